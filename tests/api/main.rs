@@ -1,0 +1,17 @@
+//! Black-box API tests: the real functions under `cargo lambda watch`, DynamoDB Local and
+//! moto (SNS, KMS), started by `scripts/test.sh`, which exports the environment that
+//! [`helpers::Settings`] reads. One test binary (`cargo test -p api-tests`); each test
+//! creates its own users and phone numbers, so tests run in parallel.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+// `helpers` is a toolbox shared by every test module: plain `pub` reads better than `pub(crate)`.
+#![allow(unreachable_pub)]
+
+mod helpers;
+
+mod core;
+mod phones;
