@@ -1,0 +1,76 @@
+//! `identity-manage`: operator commands run with the operator's own AWS credentials.
+//!
+//! `identity-manage bootstrap --username NAME [--email EMAIL]` creates the first
+//! `identity:service-admin` directly in the table named by `TABLE_NAME`. The password comes from
+//! `ADMIN_PASSWORD` (never from the command line, where `ps` would show it); when unset, one is
+//! generated and printed once. Running it again with an existing username changes nothing.
+#![allow(clippy::print_stdout)]
+
+use anyhow::{Context, bail};
+use shared::clock::{Clock, SystemClock};
+use shared::crypto;
+use shared::domain::{EnforcementLevel, Password, Role, Username, parse_email};
+use shared::store::{CreateUserError, DomainPlan, Store, UserRec};
+
+fn usage() -> anyhow::Error {
+    anyhow::anyhow!("usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("bootstrap") {
+        return Err(usage());
+    }
+    let mut username = None;
+    let mut email = None;
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--username" => username = it.next().cloned(),
+            "--email" => email = it.next().cloned(),
+            _ => return Err(usage()),
+        }
+    }
+    let username = Username::parse(&username.ok_or_else(usage)?).map_err(|e| anyhow::anyhow!(e.public_message()))?;
+    let email = parse_email(&email.unwrap_or_else(|| format!("{}@localhost.localdomain", username.key())))
+        .map_err(|e| anyhow::anyhow!(e.public_message()))?;
+    let (password, generated) = match std::env::var("ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (crypto::generate_password(), true),
+    };
+    let password = Password::parse(&password).map_err(|e| anyhow::anyhow!(e.public_message()))?;
+    let table = std::env::var("TABLE_NAME").context("TABLE_NAME is not set")?;
+
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let now = SystemClock.now_ms();
+    let user = UserRec {
+        id: crypto::new_id(),
+        username: username.as_str().to_string(),
+        email,
+        enabled: true,
+        domain_id: None,
+        region: std::env::var("DEFAULT_REGION").unwrap_or_else(|_| "DFW".into()),
+        password_hash: crypto::hash_password(password.expose())?,
+        roles: vec![Role::ServiceAdmin],
+        level: EnforcementLevel::Default,
+        level_since: now,
+        ..UserRec::default()
+    };
+    match store.create_user(&user, &username.key(), DomainPlan::None).await {
+        Ok(()) => {
+            println!("created identity:service-admin '{}' (id {})", user.username, user.id);
+            if generated {
+                println!("password (shown once): {}", password.expose());
+            }
+            Ok(())
+        }
+        Err(CreateUserError::Duplicate) => {
+            println!("'{}' already exists; nothing changed", user.username);
+            Ok(())
+        }
+        Err(CreateUserError::Api(e)) => bail!("bootstrap failed: {e:?}"),
+        Err(other) => bail!("bootstrap failed: {other:?}"),
+    }
+}

@@ -1,0 +1,10 @@
+//! `POST /v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones`
+use lambda_http::{Error, run, service_fn};
+use shared::{App, app::Needs, ops};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = App::init("add-phone", Needs { sms: false, seal: true }).await?;
+    run(service_fn(|req| app.serve(req, ops::phones::add))).await
+}

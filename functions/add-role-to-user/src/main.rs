@@ -1,0 +1,10 @@
+//! `PUT /v2.0/users/{userId}/roles/OS-KSADM/{roleId}`
+use lambda_http::{Error, run, service_fn};
+use shared::{App, app::Needs, ops};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = App::init("add-role-to-user", Needs::default()).await?;
+    run(service_fn(|req| app.serve(req, ops::users::add_role_to_user))).await
+}

@@ -1,0 +1,10 @@
+//! `POST /v2.0/tokens`
+use lambda_http::{Error, run, service_fn};
+use shared::{App, app::Needs, ops};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = App::init("authenticate", Needs { sms: true, seal: true }).await?;
+    run(service_fn(|req| app.serve(req, ops::login::authenticate))).await
+}

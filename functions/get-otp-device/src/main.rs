@@ -1,0 +1,10 @@
+//! `GET /v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}`
+use lambda_http::{Error, run, service_fn};
+use shared::{App, app::Needs, ops};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = App::init("get-otp-device", Needs::default()).await?;
+    run(service_fn(|req| app.serve(req, ops::otp::get))).await
+}

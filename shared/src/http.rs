@@ -1,0 +1,246 @@
+//! HTTP glue shared by every function: routing by the route table, body parsing with the
+//! contract's leniency, and the one mapping from [`ApiError`] to a response.
+
+use crate::error::ApiError;
+use crate::routes::{self, Match};
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value, json};
+
+/// A parsed request, owned, handed to an operation.
+#[derive(Debug)]
+pub struct Ctx {
+    /// Path parameters in template order.
+    pub params: Vec<(&'static str, String)>,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Raw body.
+    pub body: Vec<u8>,
+    /// Base of `Location` headers (scheme, host and any stage prefix).
+    pub base_url: String,
+    /// Normalised path.
+    pub path: String,
+}
+
+/// What an operation answers on success.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// JSON body; `None` = empty body.
+    pub body: Option<Value>,
+    /// Extra headers.
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: StatusCode, body: Value) -> Self {
+        Self { status, body: Some(body), headers: Vec::new() }
+    }
+
+    /// An empty reply (204, 202).
+    pub fn empty(status: StatusCode) -> Self {
+        Self { status, body: None, headers: Vec::new() }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: header::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl Ctx {
+    /// Routes `req` for `operation`: 404/405 in the contract's shape when the path or method
+    /// belongs to no route of this operation.
+    ///
+    /// # Errors
+    /// `404` / `405`.
+    pub fn from_request(operation: &str, req: &Request, public_base: Option<&str>) -> Result<Self, ApiError> {
+        let raw = req.raw_http_path();
+        let raw_path = if raw.is_empty() { req.uri().path().to_string() } else { raw.to_string() };
+        let params = match routes::find(req.method().as_str(), &raw_path) {
+            Match::Found(route, params) if route.operation == operation => {
+                params.into_iter().map(|(k, v)| (k, decode(v))).collect()
+            }
+            Match::WrongMethod => return Err(ApiError::BadMethod),
+            Match::Found(..) | Match::NotFound => return Err(ApiError::NotFound("Resource not found.")),
+        };
+        let headers = req.headers().clone();
+        let base_url = match public_base {
+            Some(b) => b.to_string(),
+            None => derive_base(&headers, &raw_path),
+        };
+        let body = match req.body() {
+            Body::Empty => Vec::new(),
+            Body::Text(t) => t.as_bytes().to_vec(),
+            Body::Binary(b) => b.clone(),
+            _ => Vec::new(),
+        };
+        Ok(Self { params, headers, body, base_url, path: routes::normalize(&raw_path).to_string() })
+    }
+
+    /// A path parameter (always present for a matched route).
+    pub fn param(&self, name: &str) -> &str {
+        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// `X-Auth-Token`.
+    pub fn auth_token(&self) -> Option<&str> {
+        self.header("x-auth-token")
+    }
+
+    fn is_json(&self) -> bool {
+        self.header("content-type").is_some_and(|ct| {
+            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+    }
+
+    /// The body as a JSON object (required).
+    ///
+    /// # Errors
+    /// `415` when not JSON, `400` when malformed or not an object.
+    pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
+        self.json_opt()?.ok_or(ApiError::BadRequest("A JSON request body is required."))
+    }
+
+    /// The body as a JSON object, or `None` when there is no body.
+    ///
+    /// # Errors
+    /// `415` when not JSON, `400` when malformed or not an object.
+    pub fn json_opt(&self) -> Result<Option<Map<String, Value>>, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            if self.header("content-type").is_some() && !self.is_json() {
+                return Err(ApiError::BadMediaType);
+            }
+            return Ok(None);
+        }
+        if !self.is_json() {
+            return Err(ApiError::BadMediaType);
+        }
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            Ok(_) => Err(ApiError::BadRequest("The request body must be a JSON object.")),
+            Err(_) => Err(ApiError::BadRequest("Malformed JSON request body.")),
+        }
+    }
+}
+
+fn decode(v: &str) -> String {
+    urlencoding::decode(v).map(|c| c.into_owned()).unwrap_or_else(|_| v.to_string())
+}
+
+fn derive_base(headers: &HeaderMap, raw_path: &str) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let local = host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(if local { "http" } else { "https" });
+    let prefix = raw_path.find("/v2.0/").and_then(|i| raw_path.get(..i)).unwrap_or("");
+    format!("{proto}://{host}{prefix}")
+}
+
+/// The JSON object under `key`.
+///
+/// # Errors
+/// `400` naming the missing wrapper.
+pub fn object<'a>(body: &'a Map<String, Value>, key: &str, missing: &'static str) -> Result<&'a Map<String, Value>, ApiError> {
+    match body.get(key) {
+        Some(Value::Object(m)) => Ok(m),
+        _ => Err(ApiError::BadRequest(missing)),
+    }
+}
+
+/// A string field; `Ok(None)` when absent or null.
+///
+/// # Errors
+/// `400` when present but not a string.
+pub fn str_field<'a>(m: &'a Map<String, Value>, key: &str, bad: &'static str) -> Result<Option<&'a str>, ApiError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(ApiError::BadRequest(bad)),
+    }
+}
+
+/// A boolean field, accepting `true`/`false` and `"true"`/`"false"` (§1 leniency).
+///
+/// # Errors
+/// `400` for anything else.
+pub fn bool_field(m: &Map<String, Value>, key: &str, bad: &'static str) -> Result<Option<bool>, ApiError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::BadRequest(bad)),
+    }
+}
+
+/// An integer field, accepting a number or a decimal string (§1 leniency).
+///
+/// # Errors
+/// `400` for anything else.
+pub fn int_field(m: &Map<String, Value>, key: &str, bad: &'static str) -> Result<Option<i64>, ApiError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(ApiError::BadRequest(bad)),
+        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| ApiError::BadRequest(bad)),
+        Some(_) => Err(ApiError::BadRequest(bad)),
+    }
+}
+
+/// A field looked up case-insensitively (for keys the docs spell several ways).
+pub fn field_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+    m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))
+}
+
+/// The contract's error body.
+pub fn error_body(e: &ApiError) -> Value {
+    json!({ e.key(): { "code": e.status().as_u16(), "message": e.public_message() } })
+}
+
+/// Builds the response for an operation's result. Internal causes are logged here, once.
+pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
+    let reply = match result {
+        Ok(r) => r,
+        Err(e) => {
+            match &e {
+                ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+                ApiError::Unavailable(cause) => tracing::error!(error = ?cause, "dependency failed"),
+                other => tracing::info!(status = other.status().as_u16(), reason = other.public_message(), "request rejected"),
+            }
+            let mut r = Reply::json(e.status(), error_body(&e));
+            if let ApiError::OverLimit { retry_after_secs } = e {
+                r.headers.push((header::RETRY_AFTER, retry_after_secs.max(1).to_string()));
+            }
+            r
+        }
+    };
+    let mut builder = Response::builder()
+        .status(reply.status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store");
+    for (k, v) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            builder = builder.header(k, v);
+        }
+    }
+    let body = match reply.body {
+        Some(v) => Body::Text(v.to_string()),
+        None => Body::Empty,
+    };
+    builder.body(body).unwrap_or_else(|_| {
+        let mut r = Response::new(Body::Text(error_body(&ApiError::Internal(anyhow::anyhow!("response"))).to_string()));
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}

@@ -1,0 +1,167 @@
+//! Application-level sealing of secrets at rest (TOTP seeds, phone numbers) with AES-256-GCM.
+//!
+//! The data keys come from configuration wrapped by KMS (`SEED_KEYS`), and are unwrapped at
+//! most once per cold start, lazily, only by functions that touch sealed values. Every
+//! ciphertext names its key version (`v1:<base64 nonce||ct>`) so keys can be rotated: the
+//! newest key seals, any configured key opens. The item's identity is bound in as associated
+//! data, so a sealed value cannot be moved to another item.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use anyhow::{Context, anyhow};
+use base64::Engine as _;
+use rand::RngCore;
+use tokio::sync::OnceCell;
+use zeroize::Zeroizing;
+
+/// Unwrapped data keys, newest last.
+pub struct Keyring {
+    keys: Vec<(u32, Zeroizing<[u8; 32]>)>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").field("versions", &self.keys.iter().map(|k| k.0).collect::<Vec<_>>()).finish()
+    }
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+impl Keyring {
+    /// Builds a keyring from raw keys (tests).
+    pub fn from_raw(keys: Vec<(u32, [u8; 32])>) -> Self {
+        Self { keys: keys.into_iter().map(|(v, k)| (v, Zeroizing::new(k))).collect() }
+    }
+
+    /// Seals `plain`, bound to `aad`, with the newest key.
+    ///
+    /// # Errors
+    /// When no key is configured.
+    pub fn seal(&self, plain: &[u8], aad: &str) -> anyhow::Result<String> {
+        let (version, key) = self.keys.last().ok_or_else(|| anyhow!("no data key configured (SEED_KEYS)"))?;
+        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| anyhow!("bad key length"))?;
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: aad.as_bytes() })
+            .map_err(|_| anyhow!("seal failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(format!("v{version}:{}", B64.encode(out)))
+    }
+
+    /// Opens a value sealed by [`Keyring::seal`] with the same `aad`.
+    ///
+    /// # Errors
+    /// Unknown key version, tampering, or a different `aad`.
+    pub fn open(&self, sealed: &str, aad: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        let (v, body) = sealed
+            .strip_prefix('v')
+            .and_then(|s| s.split_once(':'))
+            .ok_or_else(|| anyhow!("malformed sealed value"))?;
+        let version: u32 = v.parse().context("malformed key version")?;
+        let key = self
+            .keys
+            .iter()
+            .find(|(kv, _)| *kv == version)
+            .map(|(_, k)| k)
+            .ok_or_else(|| anyhow!("data key version {version} not configured"))?;
+        let raw = B64.decode(body).context("malformed sealed value")?;
+        if raw.len() < 12 {
+            return Err(anyhow!("sealed value too short"));
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| anyhow!("bad key length"))?;
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .map(Zeroizing::new)
+            .map_err(|_| anyhow!("sealed value failed authentication"))
+    }
+}
+
+/// Lazily unwraps the configured data keys through KMS, once per process.
+pub struct Sealer {
+    kms: aws_sdk_kms::Client,
+    wrapped: Vec<(u32, String)>,
+    ring: OnceCell<Keyring>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer").field("versions", &self.wrapped.iter().map(|k| k.0).collect::<Vec<_>>()).finish()
+    }
+}
+
+impl Sealer {
+    /// A sealer over the wrapped keys of the configuration.
+    pub fn new(kms: aws_sdk_kms::Client, wrapped: Vec<(u32, String)>) -> Self {
+        Self { kms, wrapped, ring: OnceCell::new() }
+    }
+
+    /// The keyring, unwrapping the keys on first use.
+    ///
+    /// # Errors
+    /// KMS failures (the caller answers 503) or a malformed configuration.
+    pub async fn keyring(&self) -> anyhow::Result<&Keyring> {
+        self.ring
+            .get_or_try_init(|| async {
+                let mut keys = Vec::with_capacity(self.wrapped.len());
+                for (version, blob) in &self.wrapped {
+                    let ct = B64.decode(blob.trim()).context("SEED_KEYS entry is not base64")?;
+                    let out = self
+                        .kms
+                        .decrypt()
+                        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(ct))
+                        .send()
+                        .await
+                        .context("kms decrypt of data key failed")?;
+                    let plain = out.plaintext().ok_or_else(|| anyhow!("kms returned no plaintext"))?;
+                    let key: [u8; 32] = plain
+                        .as_ref()
+                        .try_into()
+                        .map_err(|_| anyhow!("data key {version} is not 256 bits"))?;
+                    keys.push((*version, Zeroizing::new(key)));
+                }
+                if keys.is_empty() {
+                    return Err(anyhow!("SEED_KEYS is not configured"));
+                }
+                Ok(Keyring { keys })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_aad() {
+        let ring = Keyring::from_raw(vec![(1, [7u8; 32])]);
+        let s = ring.seal(b"seed bytes", "u1/d1").unwrap();
+        assert!(s.starts_with("v1:"));
+        assert!(!s.contains("seed"));
+        assert_eq!(ring.open(&s, "u1/d1").unwrap().as_slice(), b"seed bytes");
+        assert!(ring.open(&s, "u1/d2").is_err());
+    }
+
+    #[test]
+    fn rotation_seals_with_newest_and_opens_old() {
+        let old = Keyring::from_raw(vec![(1, [1u8; 32])]);
+        let sealed_old = old.seal(b"x", "a").unwrap();
+        let ring = Keyring::from_raw(vec![(1, [1u8; 32]), (2, [2u8; 32])]);
+        assert!(ring.seal(b"x", "a").unwrap().starts_with("v2:"));
+        assert_eq!(ring.open(&sealed_old, "a").unwrap().as_slice(), b"x");
+        assert!(Keyring::from_raw(vec![(2, [2u8; 32])]).open(&sealed_old, "a").is_err());
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let ring = Keyring::from_raw(vec![(1, [7u8; 32])]);
+        let mut s = ring.seal(b"secret", "a").unwrap();
+        s.pop();
+        s.push('A');
+        assert!(ring.open(&s, "a").is_err() || ring.open(&s, "a").unwrap().as_slice() != b"secret");
+        assert!(ring.open("garbage", "a").is_err());
+    }
+}
