@@ -280,16 +280,16 @@ mod tests {
 
     #[test]
     fn revocation_markers() {
-        let m = RevocationMarkers { user_all: 100, ..Default::default() };
+        let m = RevocationMarkers { user_all: 100, ..RevocationMarkers::default() };
         assert!(!token_valid(100, true, Default, &m));
         assert!(token_valid(101, false, Default, &m));
 
-        let m = RevocationMarkers { user_non_mfa: 200, ..Default::default() };
+        let m = RevocationMarkers { user_non_mfa: 200, ..RevocationMarkers::default() };
         assert!(!token_valid(150, false, Default, &m));
         assert!(token_valid(150, true, Default, &m));
 
         // Domain went REQUIRED at 300: DEFAULT and REQUIRED users lose non-MFA tokens, OPTIONAL keep them.
-        let m = RevocationMarkers { domain_non_mfa: 300, user_level_since: 10, ..Default::default() };
+        let m = RevocationMarkers { domain_non_mfa: 300, user_level_since: 10, ..RevocationMarkers::default() };
         assert!(!token_valid(250, false, Default, &m));
         assert!(!token_valid(250, false, Required, &m));
         assert!(token_valid(250, false, Optional, &m));
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn leaving_a_level_keeps_revoked_tokens_revoked() {
         // DEFAULT user's token revoked by the domain at 300; at 400 the user is set OPTIONAL.
-        let m = RevocationMarkers { domain_non_mfa: 300, user_level_since: 10, ..Default::default() };
+        let m = RevocationMarkers { domain_non_mfa: 300, user_level_since: 10, ..RevocationMarkers::default() };
         let folded = fold_domain_marker(Default, &m);
         let after = RevocationMarkers { user_non_mfa: folded, user_level_since: 400, ..m };
         assert!(!token_valid(250, false, Optional, &after));

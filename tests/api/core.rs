@@ -147,6 +147,46 @@ async fn user_admin_creates_default_users_in_its_own_domain() {
 }
 
 #[tokio::test]
+async fn every_creator_gets_201_with_an_absolute_location() {
+    let api = TestApi::new();
+    let admin = api.new_admin().await;
+    let ua = api.new_user_admin_by(&admin).await;
+
+    for (who, token) in [("admin", &admin.token), ("user-admin", &ua.token)] {
+        let r = api
+            .create_user(
+                token,
+                &unique_username("loc"),
+                Some(&random_password()),
+                json!({}),
+            )
+            .await;
+        r.expect_status(201);
+        let id = r.json["user"]["id"].as_str().unwrap_or_default();
+        assert!(is_hex32(id), "{who}: {}", r.text);
+        assert_eq!(
+            r.location(),
+            api.location_of(&format!("/v2.0/users/{id}")),
+            "{who}"
+        );
+        for key in [
+            "id",
+            "username",
+            "email",
+            "enabled",
+            "RAX-AUTH:domainId",
+            "RAX-AUTH:defaultRegion",
+        ] {
+            assert!(
+                r.json["user"].get(key).is_some(),
+                "{who}: user.{key} missing: {}",
+                r.text
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn default_users_cannot_create_users() {
     let api = TestApi::new();
     let ua = api.new_user_admin().await;
@@ -881,10 +921,16 @@ async fn a_user_admin_can_make_a_sub_user_user_manage_who_then_creates_users() {
         "identity:default",
         Some("Default Role."),
     );
-    // A user-manage user manages sub-users of its domain (rule A.4).
+    // A user-manage user manages sub-users of its domain (rule A.4) and may read the domain.
     api.get_user(&manager.token, &created.id)
         .await
         .expect_status(200);
+    api.get(
+        &manager.token,
+        &format!("/v2.0/RAX-AUTH/domains/{}", ua.domain()),
+    )
+    .await
+    .expect_status(200);
 }
 
 #[tokio::test]

@@ -462,6 +462,12 @@ async fn sends_beyond_the_hourly_limit_are_over_limit() {
     let (_, sub) = owner(&api).await;
     let (phone_id, phone) = with_phone(&api, &sub).await;
     let limit = usize::try_from(api.settings.sms_hourly_limit).unwrap_or(5);
+    // An implementation may count per clock hour: don't straddle an hour boundary.
+    let now = time::OffsetDateTime::now_utc();
+    let left_in_hour = 3600 - (u64::from(now.minute()) * 60 + u64::from(now.second()));
+    if left_in_hour < 60 {
+        sleep_secs(left_in_hour).await;
+    }
 
     for i in 0..limit {
         if i > 0 {
@@ -479,7 +485,7 @@ async fn sends_beyond_the_hourly_limit_are_over_limit() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("413 without a numeric Retry-After: {:?}", r.headers));
     assert!(
-        retry > api.settings.sms_min_interval_secs && retry <= 3600,
+        (1..=3600).contains(&retry),
         "Retry-After {retry} should point at the end of the hourly window"
     );
     assert_eq!(api.sms_to(&phone.e164).await.len(), limit);
