@@ -19,11 +19,12 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let token_id = ctx.param("tokenId").to_string();
     let own = ctx.auth_token().is_some_and(|t| crypto::ct_eq(t, &token_id));
     let (caller, _) = authorize(app, &ctx, None, if own { Scope::ScopedOk } else { Scope::FullOnly }).await?;
-    let token = if own {
-        caller.token.clone()
-    } else {
-        app.store.get_token(&crypto::sha256_hex(&token_id)).await?.ok_or(NO_TOKEN)?
-    };
+    if own {
+        // `authorize` has just validated this very token against every revocation marker.
+        let access = access_json(&token_id, &caller.token, &caller.user);
+        return Ok(Reply::json(StatusCode::OK, json!({ "access": access })));
+    }
+    let token = app.store.get_token(&crypto::sha256_hex(&token_id)).await?.ok_or(NO_TOKEN)?;
     if token.expires <= app.now_ms() {
         return Err(NO_TOKEN);
     }
