@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The README's BENCHMARK command: sizes and cold starts of the release binaries, then warm
+# latencies on the local stack; prints the tables and writes docs/performance.md.
+# Never part of the test command (no timing is asserted anywhere).
+#
+# Optional environment: BENCH_RUNS (cold starts per function, default 20), BENCH_N (requests
+# per endpoint, default 200), BENCH_MFA_USERS (MFA logins, default 30).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+scripts/setup.sh
+PY="$ROOT/.venv/bin/python"
+HELPER="$ROOT/scripts/local_aws.py"
+
+echo "==== release build (cargo build --release --bins) ===="
+cargo build --release --bins
+
+echo "==== size and cold start ===="
+python3 scripts/bench.py cold --bin-dir target/release --runs "${BENCH_RUNS:-20}"
+
+echo "==== warm latency on the local stack ===="
+STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-bench.XXXXXX")
+RUN_PID=""
+cleanup() {
+  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
+    kill -TERM "$RUN_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- -"$RUN_PID" 2>/dev/null || true
+  fi
+  rm -rf -- "$STACK_DIR"
+}
+trap cleanup EXIT
+read -r API_PORT DYNAMODB_PORT MOTO_PORT < <("$PY" "$HELPER" free-ports 3)
+ADMIN_PASSWORD=$("$PY" "$HELPER" password)
+export API_PORT DYNAMODB_PORT MOTO_PORT ADMIN_PASSWORD ADMIN_USERNAME=admin TABLE_NAME=identity-bench
+export LOCAL_RELOAD=0 LOCAL_STACK_DIR="$STACK_DIR/stack" RUST_LOG=warn LOCAL_RELEASE=1
+setsid scripts/run-local.sh </dev/null >"$STACK_DIR/run.log" 2>&1 &
+RUN_PID=$!
+for _ in $(seq 1 3000); do
+  grep -q '^API ready at ' "$STACK_DIR/run.log" 2>/dev/null && break
+  kill -0 "$RUN_PID" 2>/dev/null || { tail -n 40 "$STACK_DIR/run.log" >&2; echo "stack failed" >&2; exit 1; }
+  sleep 0.5
+done
+MODE=debug
+grep -q -- '--release' "$STACK_DIR/run.log" 2>/dev/null && MODE=release
+python3 scripts/bench.py warm --api "http://127.0.0.1:$API_PORT" --user admin --password "$ADMIN_PASSWORD" \
+  --n "${BENCH_N:-200}" --mfa-users "${BENCH_MFA_USERS:-30}" --mode "$MODE"
+
+python3 scripts/bench.py report
