@@ -13,7 +13,9 @@ use shared::domain::{EnforcementLevel, Password, Role, Username, parse_email};
 use shared::store::{CreateUserError, DomainPlan, Store, UserRec};
 
 fn usage() -> anyhow::Error {
-    anyhow::anyhow!("usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)")
+    anyhow::anyhow!(
+        "usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)"
+    )
 }
 
 #[tokio::main]
@@ -32,10 +34,15 @@ async fn main() -> anyhow::Result<()> {
             _ => return Err(usage()),
         }
     }
-    let username = Username::parse(&username.ok_or_else(usage)?).map_err(|e| anyhow::anyhow!(e.public_message()))?;
-    let email = parse_email(&email.unwrap_or_else(|| format!("{}@localhost.localdomain", username.key())))
+    let username = Username::parse(&username.ok_or_else(usage)?)
         .map_err(|e| anyhow::anyhow!(e.public_message()))?;
-    let (password, generated) = match std::env::var("ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()) {
+    let email =
+        parse_email(&email.unwrap_or_else(|| format!("{}@localhost.localdomain", username.key())))
+            .map_err(|e| anyhow::anyhow!(e.public_message()))?;
+    let (password, generated) = match std::env::var("ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         Some(p) => (p, false),
         None => (crypto::generate_password(), true),
     };
@@ -58,9 +65,15 @@ async fn main() -> anyhow::Result<()> {
         level_since: now,
         ..UserRec::default()
     };
-    match store.create_user(&user, &username.key(), DomainPlan::None).await {
+    match store
+        .create_user(&user, &username.key(), DomainPlan::None)
+        .await
+    {
         Ok(()) => {
-            println!("created identity:service-admin '{}' (id {})", user.username, user.id);
+            println!(
+                "created identity:service-admin '{}' (id {})",
+                user.username, user.id
+            );
             if generated {
                 println!("password (shown once): {}", password.expose());
             }

@@ -37,7 +37,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("operation", &self.operation).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("operation", &self.operation)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,13 +48,30 @@ impl App {
     ///
     /// # Errors
     /// A bad configuration (the cold start fails with its message).
-    pub async fn init(operation: &'static str, needs: Needs) -> Result<&'static App, lambda_http::Error> {
+    pub async fn init(
+        operation: &'static str,
+        needs: Needs,
+    ) -> Result<&'static App, lambda_http::Error> {
         let config = Config::from_env()?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name.clone());
-        let sms = needs.sms.then(|| SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms_sender_id.clone()));
-        let sealer = needs.seal.then(|| Sealer::new(aws_sdk_kms::Client::new(&aws), config.seed_keys.clone()));
-        let app = App { operation, config, store, sms, sealer, clock: Box::new(SystemClock) };
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            config.table_name.clone(),
+        );
+        let sms = needs
+            .sms
+            .then(|| SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms_sender_id.clone()));
+        let sealer = needs
+            .seal
+            .then(|| Sealer::new(aws_sdk_kms::Client::new(&aws), config.seed_keys.clone()));
+        let app = App {
+            operation,
+            config,
+            store,
+            sms,
+            sealer,
+            clock: Box::new(SystemClock),
+        };
         // One App per process, alive until the process ends.
         Ok(Box::leak(Box::new(app)))
     }
@@ -61,15 +80,20 @@ impl App {
     ///
     /// # Errors
     /// Never: every failure becomes a response.
-    pub async fn serve<F, Fut>(&'static self, req: Request, op: F) -> Result<Response<Body>, lambda_http::Error>
+    pub async fn serve<F, Fut>(
+        &'static self,
+        req: Request,
+        op: F,
+    ) -> Result<Response<Body>, lambda_http::Error>
     where
         F: FnOnce(&'static App, Ctx) -> Fut,
         Fut: Future<Output = Result<Reply, ApiError>> + Send,
     {
-        let result = match Ctx::from_request(self.operation, &req, self.config.public_base_url.as_deref()) {
-            Ok(ctx) => op(self, ctx).await,
-            Err(e) => Err(e),
-        };
+        let result =
+            match Ctx::from_request(self.operation, &req, self.config.public_base_url.as_deref()) {
+                Ok(ctx) => op(self, ctx).await,
+                Err(e) => Err(e),
+            };
         Ok(respond(result))
     }
 
@@ -78,7 +102,9 @@ impl App {
     /// # Errors
     /// `500` if the function was wired without SMS.
     pub fn sms(&self) -> Result<&SnsSender, ApiError> {
-        self.sms.as_ref().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("function built without sms")))
+        self.sms
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("function built without sms")))
     }
 
     /// The keyring, unwrapping data keys through KMS on first use.

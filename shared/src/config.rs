@@ -79,13 +79,14 @@ impl Config {
     /// # Errors
     /// A missing `TABLE_NAME` or any malformed value.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let table_name = var("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is not set".into()))?;
+        let table_name =
+            var("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is not set".into()))?;
         let mut seed_keys = Vec::new();
         if let Some(raw) = var("SEED_KEYS") {
             for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (v, blob) = part
-                    .split_once(':')
-                    .ok_or_else(|| ConfigError("SEED_KEYS entries must be <version>:<base64>".into()))?;
+                let (v, blob) = part.split_once(':').ok_or_else(|| {
+                    ConfigError("SEED_KEYS entries must be <version>:<base64>".into())
+                })?;
                 let v: u32 = v
                     .parse()
                     .map_err(|_| ConfigError("SEED_KEYS version must be a number".into()))?;
@@ -95,8 +96,12 @@ impl Config {
         }
         let new_domain_level = match var("NEW_DOMAIN_ENFORCEMENT_LEVEL") {
             None => EnforcementLevel::RackspaceMandated,
-            Some(v) => EnforcementLevel::parse_domain(&v)
-                .ok_or_else(|| ConfigError("NEW_DOMAIN_ENFORCEMENT_LEVEL must be OPTIONAL, REQUIRED or RACKSPACE_MANDATED".into()))?,
+            Some(v) => EnforcementLevel::parse_domain(&v).ok_or_else(|| {
+                ConfigError(
+                    "NEW_DOMAIN_ENFORCEMENT_LEVEL must be OPTIONAL, REQUIRED or RACKSPACE_MANDATED"
+                        .into(),
+                )
+            })?,
         };
         Ok(Self {
             table_name,

@@ -29,7 +29,9 @@ pub fn new_secret_token() -> String {
 
 /// A string of `n` random decimal digits (uniform).
 pub fn random_digits(n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + OsRng.gen_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+        .collect()
 }
 
 /// A generated password: 20 chars from an unambiguous alphabet, with upper, lower and digit.
@@ -114,7 +116,10 @@ mod tests {
     fn ids_and_tokens_have_the_documented_shape() {
         let id = new_id();
         assert_eq!(id.len(), 32);
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         assert_eq!(new_secret_token().len(), 64);
         assert_ne!(new_id(), new_id());
     }

@@ -170,7 +170,8 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, ApiError> {
         let mut chars = s.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '@' | '_' | '.'));
+        let rest_ok =
+            chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '@' | '_' | '.'));
         if !first_ok || !rest_ok || s.len() > 100 {
             return Err(ApiError::BadRequest(
                 "Username must begin with a letter and contain only letters, digits, '-', '@', '_' and '.' (at most 100 characters).",
@@ -197,7 +198,13 @@ impl Username {
 pub fn parse_email(s: &str) -> Result<String, ApiError> {
     let s = s.trim();
     match s.split_once('@') {
-        Some((a, b)) if !a.is_empty() && b.contains('.') && !b.contains('@') && s.len() <= 255 && !s.contains(' ') => {
+        Some((a, b))
+            if !a.is_empty()
+                && b.contains('.')
+                && !b.contains('@')
+                && s.len() <= 255
+                && !s.contains(' ') =>
+        {
             Ok(s.to_string())
         }
         _ => Err(ApiError::BadRequest("Invalid email address.")),
@@ -253,7 +260,9 @@ impl PhoneNumber {
     /// # Errors
     /// `400` for anything else.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        const BAD: ApiError = ApiError::BadRequest("Phone number is invalid. Use international format, e.g. +1 210-312-4600.");
+        const BAD: ApiError = ApiError::BadRequest(
+            "Phone number is invalid. Use international format, e.g. +1 210-312-4600.",
+        );
         let display = s.trim();
         if !display.starts_with('+') || display.len() > 32 {
             return Err(BAD);
@@ -269,7 +278,10 @@ impl PhoneNumber {
             return Err(BAD);
         }
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        Ok(Self { display: display.to_string(), e164 })
+        Ok(Self {
+            display: display.to_string(),
+            e164,
+        })
     }
 
     /// Rebuilds a number read back from storage (already validated once).
@@ -326,18 +338,31 @@ pub fn format_ms(ms: u64) -> String {
 /// # Errors
 /// `400` for an unparseable, zero or negative duration.
 pub fn parse_duration_secs(s: &str) -> Result<u64, ApiError> {
-    const BAD: ApiError = ApiError::BadRequest("validityDuration must be a positive ISO 8601 duration such as PT30M.");
+    const BAD: ApiError = ApiError::BadRequest(
+        "validityDuration must be a positive ISO 8601 duration such as PT30M.",
+    );
     let s = s.trim();
     if s.starts_with('-') {
         return Err(BAD);
     }
     let d: iso8601::Duration = s.parse().map_err(|_| BAD)?;
     let secs = match d {
-        iso8601::Duration::YMDHMS { year, month, day, hour, minute, second, millisecond } => {
+        iso8601::Duration::YMDHMS {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            millisecond,
+        } => {
             if year != 0 || month != 0 {
                 return Err(BAD);
             }
-            let total_ms = (u64::from(day) * 86_400 + u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
+            let total_ms = (u64::from(day) * 86_400
+                + u64::from(hour) * 3_600
+                + u64::from(minute) * 60
+                + u64::from(second))
                 * 1000
                 + u64::from(millisecond);
             total_ms / 1000
@@ -382,7 +407,10 @@ mod tests {
         assert!(Password::parse("Secret12").is_ok());
         assert!(Password::parse("short").is_err());
         assert!(Password::parse(" Secret12").is_err());
-        assert_eq!(format!("{:?}", Password::parse("Secret12").unwrap()), "Password(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Password::parse("Secret12").unwrap()),
+            "Password(<redacted>)"
+        );
     }
 
     #[test]
@@ -396,7 +424,14 @@ mod tests {
 
     #[test]
     fn documented_bad_examples_are_rejected() {
-        for bad in ["+1 235-435-623", "+44 42 1123 4567", "12103124600", "+1 abc", "", "+"] {
+        for bad in [
+            "+1 235-435-623",
+            "+44 42 1123 4567",
+            "12103124600",
+            "+1 abc",
+            "",
+            "+",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -421,7 +456,10 @@ mod tests {
 
     #[test]
     fn levels_parse_by_kind() {
-        assert_eq!(EnforcementLevel::parse_user("DEFAULT"), Some(EnforcementLevel::Default));
+        assert_eq!(
+            EnforcementLevel::parse_user("DEFAULT"),
+            Some(EnforcementLevel::Default)
+        );
         assert_eq!(EnforcementLevel::parse_user("RACKSPACE_MANDATED"), None);
         assert_eq!(EnforcementLevel::parse_domain("DEFAULT"), None);
         assert!(EnforcementLevel::RackspaceMandated.domain_requires());

@@ -108,5 +108,6 @@ pub mod errs {
     /// Unknown user.
     pub const NO_USER: ApiError = ApiError::NotFound("User not found.");
     /// The PIN / code answer of the contract.
-    pub const BAD_PIN: ApiError = ApiError::BadRequest("The PIN provided is either invalid or expired");
+    pub const BAD_PIN: ApiError =
+        ApiError::BadRequest("The PIN provided is either invalid or expired");
 }

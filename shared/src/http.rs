@@ -36,12 +36,20 @@ pub struct Reply {
 impl Reply {
     /// A JSON reply.
     pub fn json(status: StatusCode, body: Value) -> Self {
-        Self { status, body: Some(body), headers: Vec::new() }
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
     }
 
     /// An empty reply (204, 202).
     pub fn empty(status: StatusCode) -> Self {
-        Self { status, body: None, headers: Vec::new() }
+        Self {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
     }
 
     /// Adds a header.
@@ -57,15 +65,25 @@ impl Ctx {
     ///
     /// # Errors
     /// `404` / `405`.
-    pub fn from_request(operation: &str, req: &Request, public_base: Option<&str>) -> Result<Self, ApiError> {
+    pub fn from_request(
+        operation: &str,
+        req: &Request,
+        public_base: Option<&str>,
+    ) -> Result<Self, ApiError> {
         let raw = req.raw_http_path();
-        let raw_path = if raw.is_empty() { req.uri().path().to_string() } else { raw.to_string() };
+        let raw_path = if raw.is_empty() {
+            req.uri().path().to_string()
+        } else {
+            raw.to_string()
+        };
         let params = match routes::find(req.method().as_str(), &raw_path) {
             Match::Found(route, params) if route.operation == operation => {
                 params.into_iter().map(|(k, v)| (k, decode(v))).collect()
             }
             Match::WrongMethod => return Err(ApiError::BadMethod),
-            Match::Found(..) | Match::NotFound => return Err(ApiError::NotFound("Resource not found.")),
+            Match::Found(..) | Match::NotFound => {
+                return Err(ApiError::NotFound("Resource not found."));
+            }
         };
         let headers = req.headers().clone();
         let base_url = match public_base {
@@ -78,17 +96,31 @@ impl Ctx {
             Body::Binary(b) => b.clone(),
             _ => Vec::new(),
         };
-        Ok(Self { params, headers, body, base_url, path: routes::normalize(&raw_path).to_string() })
+        Ok(Self {
+            params,
+            headers,
+            body,
+            base_url,
+            path: routes::normalize(&raw_path).to_string(),
+        })
     }
 
     /// A path parameter (always present for a matched route).
     pub fn param(&self, name: &str) -> &str {
-        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+        self.params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     }
 
     /// `X-Auth-Token`.
@@ -98,8 +130,14 @@ impl Ctx {
 
     fn is_json(&self) -> bool {
         self.header("content-type").is_some_and(|ct| {
-            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
     }
 
@@ -108,7 +146,8 @@ impl Ctx {
     /// # Errors
     /// `415` when not JSON, `400` when malformed or not an object.
     pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
-        self.json_opt()?.ok_or(ApiError::BadRequest("A JSON request body is required."))
+        self.json_opt()?
+            .ok_or(ApiError::BadRequest("A JSON request body is required."))
     }
 
     /// The body as a JSON object, or `None` when there is no body.
@@ -127,24 +166,35 @@ impl Ctx {
         }
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(m)) => Ok(Some(m)),
-            Ok(_) => Err(ApiError::BadRequest("The request body must be a JSON object.")),
+            Ok(_) => Err(ApiError::BadRequest(
+                "The request body must be a JSON object.",
+            )),
             Err(_) => Err(ApiError::BadRequest("Malformed JSON request body.")),
         }
     }
 }
 
 fn decode(v: &str) -> String {
-    urlencoding::decode(v).map(|c| c.into_owned()).unwrap_or_else(|_| v.to_string())
+    urlencoding::decode(v)
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|_| v.to_string())
 }
 
 fn derive_base(headers: &HeaderMap, raw_path: &str) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let local = host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let local =
+        host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]");
     let proto = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
         .unwrap_or(if local { "http" } else { "https" });
-    let prefix = raw_path.find("/v2.0/").and_then(|i| raw_path.get(..i)).unwrap_or("");
+    let prefix = raw_path
+        .find("/v2.0/")
+        .and_then(|i| raw_path.get(..i))
+        .unwrap_or("");
     format!("{proto}://{host}{prefix}")
 }
 
@@ -152,7 +202,11 @@ fn derive_base(headers: &HeaderMap, raw_path: &str) -> String {
 ///
 /// # Errors
 /// `400` naming the missing wrapper.
-pub fn object<'a>(body: &'a Map<String, Value>, key: &str, missing: &'static str) -> Result<&'a Map<String, Value>, ApiError> {
+pub fn object<'a>(
+    body: &'a Map<String, Value>,
+    key: &str,
+    missing: &'static str,
+) -> Result<&'a Map<String, Value>, ApiError> {
     match body.get(key) {
         Some(Value::Object(m)) => Ok(m),
         _ => Err(ApiError::BadRequest(missing)),
@@ -163,7 +217,11 @@ pub fn object<'a>(body: &'a Map<String, Value>, key: &str, missing: &'static str
 ///
 /// # Errors
 /// `400` when present but not a string.
-pub fn str_field<'a>(m: &'a Map<String, Value>, key: &str, bad: &'static str) -> Result<Option<&'a str>, ApiError> {
+pub fn str_field<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    bad: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
@@ -175,7 +233,11 @@ pub fn str_field<'a>(m: &'a Map<String, Value>, key: &str, bad: &'static str) ->
 ///
 /// # Errors
 /// `400` for anything else.
-pub fn bool_field(m: &Map<String, Value>, key: &str, bad: &'static str) -> Result<Option<bool>, ApiError> {
+pub fn bool_field(
+    m: &Map<String, Value>,
+    key: &str,
+    bad: &'static str,
+) -> Result<Option<bool>, ApiError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -189,11 +251,19 @@ pub fn bool_field(m: &Map<String, Value>, key: &str, bad: &'static str) -> Resul
 ///
 /// # Errors
 /// `400` for anything else.
-pub fn int_field(m: &Map<String, Value>, key: &str, bad: &'static str) -> Result<Option<i64>, ApiError> {
+pub fn int_field(
+    m: &Map<String, Value>,
+    key: &str,
+    bad: &'static str,
+) -> Result<Option<i64>, ApiError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(ApiError::BadRequest(bad)),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| ApiError::BadRequest(bad)),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest(bad)),
         Some(_) => Err(ApiError::BadRequest(bad)),
     }
 }
@@ -215,12 +285,19 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
         Err(e) => {
             match &e {
                 ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
-                ApiError::Unavailable(cause) => tracing::error!(error = ?cause, "dependency failed"),
-                other => tracing::info!(status = other.status().as_u16(), reason = other.public_message(), "request rejected"),
+                ApiError::Unavailable(cause) => {
+                    tracing::error!(error = ?cause, "dependency failed")
+                }
+                other => tracing::info!(
+                    status = other.status().as_u16(),
+                    reason = other.public_message(),
+                    "request rejected"
+                ),
             }
             let mut r = Reply::json(e.status(), error_body(&e));
             if let ApiError::OverLimit { retry_after_secs } = e {
-                r.headers.push((header::RETRY_AFTER, retry_after_secs.max(1).to_string()));
+                r.headers
+                    .push((header::RETRY_AFTER, retry_after_secs.max(1).to_string()));
             }
             r
         }
@@ -239,7 +316,9 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
         None => Body::Empty,
     };
     builder.body(body).unwrap_or_else(|_| {
-        let mut r = Response::new(Body::Text(error_body(&ApiError::Internal(anyhow::anyhow!("response"))).to_string()));
+        let mut r = Response::new(Body::Text(
+            error_body(&ApiError::Internal(anyhow::anyhow!("response"))).to_string(),
+        ));
         *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         r
     })

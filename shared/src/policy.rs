@@ -38,7 +38,9 @@ pub fn can_manage(caller: &Subject<'_>, target: &Subject<'_>) -> bool {
     {
         return true;
     }
-    if caller.has(Role::Admin) && !target.has(Role::ServiceAdmin) && !target.has(Role::Admin)
+    if caller.has(Role::Admin)
+        && !target.has(Role::ServiceAdmin)
+        && !target.has(Role::Admin)
         && (target.has(Role::UserAdmin) || target.is_sub_user())
     {
         return true;
@@ -65,7 +67,10 @@ pub fn can_manage_limited(caller: &Subject<'_>, target: &Subject<'_>) -> bool {
 
 /// True for holders of an administrative role (user-admin, user-manage, admin, service-admin).
 pub fn is_admin_kind(s: &Subject<'_>) -> bool {
-    s.has(Role::UserAdmin) || s.has(Role::UserManage) || s.has(Role::Admin) || s.has(Role::ServiceAdmin)
+    s.has(Role::UserAdmin)
+        || s.has(Role::UserManage)
+        || s.has(Role::Admin)
+        || s.has(Role::ServiceAdmin)
 }
 
 /// True for Rackspace staff roles (admin, service-admin).
@@ -113,7 +118,12 @@ pub enum LoginDecision {
 }
 
 /// The password-login decision table of §4.2 (after the password and disabled checks).
-pub fn login_decision(mfa_enabled: bool, effective_required: bool, scoped: bool, locked: bool) -> LoginDecision {
+pub fn login_decision(
+    mfa_enabled: bool,
+    effective_required: bool,
+    scoped: bool,
+    locked: bool,
+) -> LoginDecision {
     match (mfa_enabled, scoped) {
         (true, true) => LoginDecision::ScopeNotAllowed,
         (true, false) if locked => LoginDecision::Locked,
@@ -125,7 +135,14 @@ pub fn login_decision(mfa_enabled: bool, effective_required: bool, scoped: bool,
 }
 
 /// Is the MFA login locked? `failures` consecutive failed passcodes, the last at `last_failure_ms`.
-pub fn is_locked(failures: u64, last_failure_ms: u64, now_ms: u64, threshold: u64, lock_ms: u64, cap: u64) -> bool {
+pub fn is_locked(
+    failures: u64,
+    last_failure_ms: u64,
+    now_ms: u64,
+    threshold: u64,
+    lock_ms: u64,
+    cap: u64,
+) -> bool {
     failures >= threshold && (failures >= cap || now_ms < last_failure_ms.saturating_add(lock_ms))
 }
 
@@ -148,7 +165,12 @@ pub struct RevocationMarkers {
 /// required. A later level change folds the domain marker into `user_non_mfa` first (see
 /// [`fold_domain_marker`]), so here the current level is the level at marker time whenever
 /// `user_level_since <= domain_non_mfa`.
-pub fn token_valid(issued_ms: u64, mfa_token: bool, user_level: EnforcementLevel, m: &RevocationMarkers) -> bool {
+pub fn token_valid(
+    issued_ms: u64,
+    mfa_token: bool,
+    user_level: EnforcementLevel,
+    m: &RevocationMarkers,
+) -> bool {
     if issued_ms <= m.user_all {
         return false;
     }
@@ -167,7 +189,10 @@ pub fn token_valid(issued_ms: u64, mfa_token: bool, user_level: EnforcementLevel
 /// The `user_non_mfa` marker to store when a user's level changes away from `old_level`: the
 /// domain marker is frozen into the user's own so that leaving the level does not revive tokens.
 pub fn fold_domain_marker(old_level: EnforcementLevel, m: &RevocationMarkers) -> u64 {
-    if m.domain_non_mfa > 0 && m.user_level_since <= m.domain_non_mfa && old_level != EnforcementLevel::Optional {
+    if m.domain_non_mfa > 0
+        && m.user_level_since <= m.domain_non_mfa
+        && old_level != EnforcementLevel::Optional
+    {
         m.user_non_mfa.max(m.domain_non_mfa)
     } else {
         m.user_non_mfa
@@ -231,17 +256,41 @@ mod tests {
 
     #[test]
     fn creators_give_the_next_role_down() {
-        assert_eq!(created_role(&s("a", None, &[Role::ServiceAdmin])), Some(Role::Admin));
-        assert_eq!(created_role(&s("a", None, &[Role::Admin])), Some(Role::UserAdmin));
-        assert_eq!(created_role(&s("a", Some("d"), &[Role::UserAdmin])), Some(Role::Default));
-        assert_eq!(created_role(&s("a", Some("d"), &[Role::UserManage, Role::Default])), Some(Role::Default));
+        assert_eq!(
+            created_role(&s("a", None, &[Role::ServiceAdmin])),
+            Some(Role::Admin)
+        );
+        assert_eq!(
+            created_role(&s("a", None, &[Role::Admin])),
+            Some(Role::UserAdmin)
+        );
+        assert_eq!(
+            created_role(&s("a", Some("d"), &[Role::UserAdmin])),
+            Some(Role::Default)
+        );
+        assert_eq!(
+            created_role(&s("a", Some("d"), &[Role::UserManage, Role::Default])),
+            Some(Role::Default)
+        );
         assert_eq!(created_role(&s("a", Some("d"), &[Role::Default])), None);
-        assert_eq!(created_role(&s("a", Some("d"), &[Role::UserManageLimited, Role::Default])), None);
+        assert_eq!(
+            created_role(&s(
+                "a",
+                Some("d"),
+                &[Role::UserManageLimited, Role::Default]
+            )),
+            None
+        );
     }
 
     #[test]
     fn effective_required_truth_table() {
-        let domains = [None, Some(Optional), Some(Required), Some(RackspaceMandated)];
+        let domains = [
+            None,
+            Some(Optional),
+            Some(Required),
+            Some(RackspaceMandated),
+        ];
         for d in domains {
             assert!(effective_required(Required, d));
             assert!(!effective_required(Optional, d));
@@ -280,16 +329,26 @@ mod tests {
 
     #[test]
     fn revocation_markers() {
-        let m = RevocationMarkers { user_all: 100, ..RevocationMarkers::default() };
+        let m = RevocationMarkers {
+            user_all: 100,
+            ..RevocationMarkers::default()
+        };
         assert!(!token_valid(100, true, Default, &m));
         assert!(token_valid(101, false, Default, &m));
 
-        let m = RevocationMarkers { user_non_mfa: 200, ..RevocationMarkers::default() };
+        let m = RevocationMarkers {
+            user_non_mfa: 200,
+            ..RevocationMarkers::default()
+        };
         assert!(!token_valid(150, false, Default, &m));
         assert!(token_valid(150, true, Default, &m));
 
         // Domain went REQUIRED at 300: DEFAULT and REQUIRED users lose non-MFA tokens, OPTIONAL keep them.
-        let m = RevocationMarkers { domain_non_mfa: 300, user_level_since: 10, ..RevocationMarkers::default() };
+        let m = RevocationMarkers {
+            domain_non_mfa: 300,
+            user_level_since: 10,
+            ..RevocationMarkers::default()
+        };
         assert!(!token_valid(250, false, Default, &m));
         assert!(!token_valid(250, false, Required, &m));
         assert!(token_valid(250, false, Optional, &m));
@@ -300,13 +359,25 @@ mod tests {
     #[test]
     fn leaving_a_level_keeps_revoked_tokens_revoked() {
         // DEFAULT user's token revoked by the domain at 300; at 400 the user is set OPTIONAL.
-        let m = RevocationMarkers { domain_non_mfa: 300, user_level_since: 10, ..RevocationMarkers::default() };
+        let m = RevocationMarkers {
+            domain_non_mfa: 300,
+            user_level_since: 10,
+            ..RevocationMarkers::default()
+        };
         let folded = fold_domain_marker(Default, &m);
-        let after = RevocationMarkers { user_non_mfa: folded, user_level_since: 400, ..m };
+        let after = RevocationMarkers {
+            user_non_mfa: folded,
+            user_level_since: 400,
+            ..m
+        };
         assert!(!token_valid(250, false, Optional, &after));
         // An OPTIONAL user moved to DEFAULT after the marker keeps the old token.
         let folded = fold_domain_marker(Optional, &m);
-        let after = RevocationMarkers { user_non_mfa: folded, user_level_since: 400, ..m };
+        let after = RevocationMarkers {
+            user_non_mfa: folded,
+            user_level_since: 400,
+            ..m
+        };
         assert!(token_valid(250, false, Default, &after));
     }
 }

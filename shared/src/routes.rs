@@ -18,28 +18,96 @@ pub struct Route {
 
 macro_rules! route {
     ($m:literal, $p:literal, $op:literal) => {
-        Route { method: $m, path: $p, operation: $op }
+        Route {
+            method: $m,
+            path: $p,
+            operation: $op,
+        }
     };
 }
 
 /// Every route of the API (contract §7).
 pub const ROUTES: &[Route] = &[
-    route!("POST", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones", "add-phone"),
-    route!("POST", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}/verificationcode", "send-phone-code"),
-    route!("POST", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}/verify", "verify-phone"),
-    route!("GET", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}", "get-phone"),
-    route!("GET", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones", "list-phones"),
-    route!("DELETE", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}", "delete-phone"),
-    route!("DELETE", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones", "delete-phone"),
-    route!("POST", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices", "add-otp-device"),
-    route!("POST", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}/verify", "verify-otp-device"),
-    route!("GET", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}", "get-otp-device"),
-    route!("GET", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices", "list-otp-devices"),
-    route!("DELETE", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}", "delete-otp-device"),
-    route!("PUT", "/v2.0/users/{userId}/RAX-AUTH/multi-factor", "update-mfa-settings"),
-    route!("POST", "/v2.0/users/{userId}/RAX-AUTH/multi-factor/bypass-codes", "generate-bypass-codes"),
-    route!("PUT", "/v2.0/RAX-AUTH/domains/{domainId}/multi-factor", "update-domain-enforcement"),
-    route!("DELETE", "/v2.0/users/{userId}/RAX-AUTH/multi-factor", "delete-mfa"),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones",
+        "add-phone"
+    ),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}/verificationcode",
+        "send-phone-code"
+    ),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}/verify",
+        "verify-phone"
+    ),
+    route!(
+        "GET",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}",
+        "get-phone"
+    ),
+    route!(
+        "GET",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones",
+        "list-phones"
+    ),
+    route!(
+        "DELETE",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones/{phoneId}",
+        "delete-phone"
+    ),
+    route!(
+        "DELETE",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/mobile-phones",
+        "delete-phone"
+    ),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices",
+        "add-otp-device"
+    ),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}/verify",
+        "verify-otp-device"
+    ),
+    route!(
+        "GET",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}",
+        "get-otp-device"
+    ),
+    route!(
+        "GET",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices",
+        "list-otp-devices"
+    ),
+    route!(
+        "DELETE",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/otp-devices/{otpDeviceId}",
+        "delete-otp-device"
+    ),
+    route!(
+        "PUT",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor",
+        "update-mfa-settings"
+    ),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor/bypass-codes",
+        "generate-bypass-codes"
+    ),
+    route!(
+        "PUT",
+        "/v2.0/RAX-AUTH/domains/{domainId}/multi-factor",
+        "update-domain-enforcement"
+    ),
+    route!(
+        "DELETE",
+        "/v2.0/users/{userId}/RAX-AUTH/multi-factor",
+        "delete-mfa"
+    ),
     route!("POST", "/v2.0/tokens", "authenticate"),
     route!("POST", "/v2.0/users", "create-user"),
     route!("GET", "/v2.0/users/{userId}", "get-user"),
@@ -47,7 +115,11 @@ pub const ROUTES: &[Route] = &[
     route!("DELETE", "/v2.0/tokens", "revoke-token"),
     route!("DELETE", "/v2.0/tokens/{tokenId}", "revoke-token"),
     route!("GET", "/v2.0/RAX-AUTH/domains/{domainId}", "get-domain"),
-    route!("PUT", "/v2.0/users/{userId}/roles/OS-KSADM/{roleId}", "add-role-to-user"),
+    route!(
+        "PUT",
+        "/v2.0/users/{userId}/roles/OS-KSADM/{roleId}",
+        "add-role-to-user"
+    ),
 ];
 
 /// Name of the fallback function that answers unrouted paths (404) and wrong methods (405).
@@ -70,10 +142,17 @@ pub fn normalize(path: &str) -> &str {
         Some(i) => path.get(i..).unwrap_or(path),
         None => path,
     };
-    if p.len() > 1 { p.strip_suffix('/').unwrap_or(p) } else { p }
+    if p.len() > 1 {
+        p.strip_suffix('/').unwrap_or(p)
+    } else {
+        p
+    }
 }
 
-fn match_template<'a>(template: &'static str, path: &'a str) -> Option<Vec<(&'static str, &'a str)>> {
+fn match_template<'a>(
+    template: &'static str,
+    path: &'a str,
+) -> Option<Vec<(&'static str, &'a str)>> {
     let mut params = Vec::new();
     let mut t = template.split('/');
     let mut p = path.split('/');
@@ -107,7 +186,11 @@ pub fn find<'a>(method: &str, path: &'a str) -> Match<'a> {
             known_path = true;
         }
     }
-    if known_path { Match::WrongMethod } else { Match::NotFound }
+    if known_path {
+        Match::WrongMethod
+    } else {
+        Match::NotFound
+    }
 }
 
 /// The distinct operations, in table order.
@@ -127,15 +210,22 @@ mod tests {
 
     #[test]
     fn literal_segments_win_over_parameters() {
-        let m = find("POST", "/v2.0/users/abc/RAX-AUTH/multi-factor/mobile-phones/p1/verify");
-        let Match::Found(route, params) = m else { panic!("no match") };
+        let m = find(
+            "POST",
+            "/v2.0/users/abc/RAX-AUTH/multi-factor/mobile-phones/p1/verify",
+        );
+        let Match::Found(route, params) = m else {
+            panic!("no match")
+        };
         assert_eq!(route.operation, "verify-phone");
         assert_eq!(params, vec![("userId", "abc"), ("phoneId", "p1")]);
     }
 
     #[test]
     fn stage_prefix_and_trailing_slash_are_ignored() {
-        let Match::Found(route, _) = find("GET", "/prod/v2.0/users/abc/") else { panic!() };
+        let Match::Found(route, _) = find("GET", "/prod/v2.0/users/abc/") else {
+            panic!()
+        };
         assert_eq!(route.operation, "get-user");
     }
 
@@ -143,14 +233,20 @@ mod tests {
     fn known_path_with_other_method_is_wrong_method() {
         assert_eq!(find("PUT", "/v2.0/tokens"), Match::WrongMethod);
         assert_eq!(find("GET", "/v2.0/nothing"), Match::NotFound);
-        assert_eq!(find("GET", "/v2.0/users//RAX-AUTH/multi-factor"), Match::NotFound);
+        assert_eq!(
+            find("GET", "/v2.0/users//RAX-AUTH/multi-factor"),
+            Match::NotFound
+        );
     }
 
     #[test]
     fn every_route_is_unique() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in ROUTES.iter().skip(i + 1) {
-                assert!(!(a.method == b.method && a.path == b.path), "{a:?} duplicated");
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{a:?} duplicated"
+                );
             }
         }
     }

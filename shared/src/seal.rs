@@ -21,7 +21,12 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring").field("versions", &self.keys.iter().map(|k| k.0).collect::<Vec<_>>()).finish()
+        f.debug_struct("Keyring")
+            .field(
+                "versions",
+                &self.keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
@@ -30,7 +35,12 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 impl Keyring {
     /// Builds a keyring from raw keys (tests).
     pub fn from_raw(keys: Vec<(u32, [u8; 32])>) -> Self {
-        Self { keys: keys.into_iter().map(|(v, k)| (v, Zeroizing::new(k))).collect() }
+        Self {
+            keys: keys
+                .into_iter()
+                .map(|(v, k)| (v, Zeroizing::new(k)))
+                .collect(),
+        }
     }
 
     /// Seals `plain`, bound to `aad`, with the newest key.
@@ -38,12 +48,22 @@ impl Keyring {
     /// # Errors
     /// When no key is configured.
     pub fn seal(&self, plain: &[u8], aad: &str) -> anyhow::Result<String> {
-        let (version, key) = self.keys.last().ok_or_else(|| anyhow!("no data key configured (SEED_KEYS)"))?;
-        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| anyhow!("bad key length"))?;
+        let (version, key) = self
+            .keys
+            .last()
+            .ok_or_else(|| anyhow!("no data key configured (SEED_KEYS)"))?;
+        let cipher =
+            Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| anyhow!("bad key length"))?;
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: aad.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| anyhow!("seal failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -71,9 +91,16 @@ impl Keyring {
             return Err(anyhow!("sealed value too short"));
         }
         let (nonce, ct) = raw.split_at(12);
-        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| anyhow!("bad key length"))?;
+        let cipher =
+            Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| anyhow!("bad key length"))?;
         cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| anyhow!("sealed value failed authentication"))
     }
@@ -88,14 +115,23 @@ pub struct Sealer {
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealer").field("versions", &self.wrapped.iter().map(|k| k.0).collect::<Vec<_>>()).finish()
+        f.debug_struct("Sealer")
+            .field(
+                "versions",
+                &self.wrapped.iter().map(|k| k.0).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
 impl Sealer {
     /// A sealer over the wrapped keys of the configuration.
     pub fn new(kms: aws_sdk_kms::Client, wrapped: Vec<(u32, String)>) -> Self {
-        Self { kms, wrapped, ring: OnceCell::new() }
+        Self {
+            kms,
+            wrapped,
+            ring: OnceCell::new(),
+        }
     }
 
     /// The keyring, unwrapping the keys on first use.
@@ -107,7 +143,9 @@ impl Sealer {
             .get_or_try_init(|| async {
                 let mut keys = Vec::with_capacity(self.wrapped.len());
                 for (version, blob) in &self.wrapped {
-                    let ct = B64.decode(blob.trim()).context("SEED_KEYS entry is not base64")?;
+                    let ct = B64
+                        .decode(blob.trim())
+                        .context("SEED_KEYS entry is not base64")?;
                     let out = self
                         .kms
                         .decrypt()
@@ -115,7 +153,9 @@ impl Sealer {
                         .send()
                         .await
                         .context("kms decrypt of data key failed")?;
-                    let plain = out.plaintext().ok_or_else(|| anyhow!("kms returned no plaintext"))?;
+                    let plain = out
+                        .plaintext()
+                        .ok_or_else(|| anyhow!("kms returned no plaintext"))?;
                     let key: [u8; 32] = plain
                         .as_ref()
                         .try_into()
@@ -152,7 +192,11 @@ mod tests {
         let ring = Keyring::from_raw(vec![(1, [1u8; 32]), (2, [2u8; 32])]);
         assert!(ring.seal(b"x", "a").unwrap().starts_with("v2:"));
         assert_eq!(ring.open(&sealed_old, "a").unwrap().as_slice(), b"x");
-        assert!(Keyring::from_raw(vec![(2, [2u8; 32])]).open(&sealed_old, "a").is_err());
+        assert!(
+            Keyring::from_raw(vec![(2, [2u8; 32])])
+                .open(&sealed_old, "a")
+                .is_err()
+        );
     }
 
     #[test]

@@ -142,7 +142,11 @@ mod tests {
             (20_000_000_000, "65353130"),
         ];
         for (t, expected) in vectors {
-            assert_eq!(code_at_step(&rfc_seed(), t / STEP_SECS, 8).unwrap(), expected, "t={t}");
+            assert_eq!(
+                code_at_step(&rfc_seed(), t / STEP_SECS, 8).unwrap(),
+                expected,
+                "t={t}"
+            );
         }
     }
 
@@ -150,10 +154,14 @@ mod tests {
     fn rfc4226_appendix_d_hotp_vectors() {
         // HOTP(counter) = TOTP at step = counter.
         let vectors = [
-            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489",
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
         ];
         for (counter, expected) in vectors.iter().enumerate() {
-            assert_eq!(code_at_step(&rfc_seed(), counter as u64, 6).unwrap(), *expected);
+            assert_eq!(
+                code_at_step(&rfc_seed(), counter as u64, 6).unwrap(),
+                *expected
+            );
         }
     }
 
@@ -165,7 +173,11 @@ mod tests {
         for (offset, ok) in [(-2i64, false), (-1, true), (0, true), (1, true), (2, false)] {
             let s = step.checked_add_signed(offset).unwrap();
             let code = code_at_step(&seed, s, 6).unwrap();
-            assert_eq!(verify(&seed, &code, now), ok.then_some(s), "offset {offset}");
+            assert_eq!(
+                verify(&seed, &code, now),
+                ok.then_some(s),
+                "offset {offset}"
+            );
         }
     }
 
@@ -192,7 +204,9 @@ mod tests {
     fn qr_is_a_png_data_url() {
         let url = qr_data_url("otpauth://totp/Rackspace:x?secret=ABC&issuer=Rackspace").unwrap();
         let b64 = url.strip_prefix("data:image/png;base64,").unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     }
 }

@@ -2,6 +2,7 @@
 //! alike: both fixtures parse to the same route, parameters and body, and the fallback answers
 //! both with the contract's 404/405 shapes.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 use lambda_http::request::from_str;
 use shared::http::Ctx;
 
@@ -20,7 +21,10 @@ fn rest_v1_and_http_v2_events_route_the_same() {
         assert_eq!(c.auth_token(), Some("t0k"));
         let body = c.json().expect("json body");
         assert_eq!(body["RAX-AUTH:verificationCode"]["code"], "123456");
-        assert!(c.base_url.starts_with("https://abc123.execute-api.us-east-1.amazonaws.com"));
+        assert!(
+            c.base_url
+                .starts_with("https://abc123.execute-api.us-east-1.amazonaws.com")
+        );
     }
     assert_eq!(v1.path, v2.path);
 }
@@ -35,8 +39,14 @@ fn an_event_for_another_operation_is_not_served() {
 #[test]
 fn fallback_answers_both_shapes_with_contract_errors() {
     for (fixture, method) in [
-        (include_str!("fixtures/apigw_v2_verify_phone.json"), "\"POST\""),
-        (include_str!("fixtures/apigw_v1_verify_phone.json"), "\"POST\""),
+        (
+            include_str!("fixtures/apigw_v2_verify_phone.json"),
+            "\"POST\"",
+        ),
+        (
+            include_str!("fixtures/apigw_v1_verify_phone.json"),
+            "\"POST\"",
+        ),
     ] {
         let wrong = fixture.replace(method, "\"GET\"");
         let resp = shared::ops::fallback::handle(&from_str(&wrong).unwrap());

@@ -6,5 +6,8 @@ use shared::{App, app::Needs, ops};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("add-role-to-user", Needs::default()).await?;
-    run(service_fn(|req| app.serve(req, ops::users::add_role_to_user))).await
+    run(service_fn(|req| {
+        app.serve(req, ops::users::add_role_to_user)
+    }))
+    .await
 }

@@ -6,5 +6,8 @@ use shared::{App, app::Needs, ops};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("generate-bypass-codes", Needs::default()).await?;
-    run(service_fn(|req| app.serve(req, ops::mfa::generate_bypass_codes))).await
+    run(service_fn(|req| {
+        app.serve(req, ops::mfa::generate_bypass_codes)
+    }))
+    .await
 }

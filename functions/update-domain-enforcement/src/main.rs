@@ -6,5 +6,8 @@ use shared::{App, app::Needs, ops};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("update-domain-enforcement", Needs::default()).await?;
-    run(service_fn(|req| app.serve(req, ops::mfa::update_domain_enforcement))).await
+    run(service_fn(|req| {
+        app.serve(req, ops::mfa::update_domain_enforcement)
+    }))
+    .await
 }

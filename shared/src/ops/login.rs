@@ -15,7 +15,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::{StatusCode, header};
 use serde_json::{Map, Value, json};
 
-const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("Unable to authenticate user with credentials provided.");
+const BAD_CREDENTIALS: ApiError =
+    ApiError::Unauthorized("Unable to authenticate user with credentials provided.");
 const BAD_SESSION: ApiError = ApiError::Unauthorized("Invalid or expired session");
 const BAD_PASSCODE: ApiError = ApiError::Unauthorized("Invalid passcode");
 const LOCKED: ApiError = ApiError::Forbidden("User is locked out of multi-factor authentication.");
@@ -29,36 +30,68 @@ pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError
     let body = ctx.json()?;
     let auth = match body.get("auth") {
         Some(Value::Object(a)) => a,
-        _ => return Err(ApiError::BadRequest("Request body must contain an 'auth' object.")),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "Request body must contain an 'auth' object.",
+            ));
+        }
     };
-    let kinds = ["passwordCredentials", "RAX-AUTH:passcodeCredentials", "RAX-KSKEY:apiKeyCredentials"];
-    let present: Vec<&str> = kinds.into_iter().filter(|k| auth.contains_key(*k)).collect();
+    let kinds = [
+        "passwordCredentials",
+        "RAX-AUTH:passcodeCredentials",
+        "RAX-KSKEY:apiKeyCredentials",
+    ];
+    let present: Vec<&str> = kinds
+        .into_iter()
+        .filter(|k| auth.contains_key(*k))
+        .collect();
     let scoped = match auth.get("RAX-AUTH:scope") {
         None | Some(Value::Null) => false,
         Some(Value::String(s)) if s == SCOPE => true,
-        Some(_) => return Err(ApiError::BadRequest("Invalid RAX-AUTH:scope. The only supported scope is SETUP-MFA.")),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "Invalid RAX-AUTH:scope. The only supported scope is SETUP-MFA.",
+            ));
+        }
     };
     match present.as_slice() {
         ["passwordCredentials"] => password_step(app, auth, scoped).await,
         ["RAX-AUTH:passcodeCredentials"] if !scoped => passcode_step(app, &ctx, auth).await,
-        ["RAX-AUTH:passcodeCredentials"] => Err(ApiError::BadRequest("RAX-AUTH:scope cannot be used with passcode credentials.")),
-        ["RAX-KSKEY:apiKeyCredentials"] => Err(ApiError::BadRequest("API key credentials are not supported.")),
-        [] => Err(ApiError::BadRequest("Request must contain passwordCredentials or RAX-AUTH:passcodeCredentials.")),
-        _ => Err(ApiError::BadRequest("Request must contain exactly one type of credentials.")),
+        ["RAX-AUTH:passcodeCredentials"] => Err(ApiError::BadRequest(
+            "RAX-AUTH:scope cannot be used with passcode credentials.",
+        )),
+        ["RAX-KSKEY:apiKeyCredentials"] => Err(ApiError::BadRequest(
+            "API key credentials are not supported.",
+        )),
+        [] => Err(ApiError::BadRequest(
+            "Request must contain passwordCredentials or RAX-AUTH:passcodeCredentials.",
+        )),
+        _ => Err(ApiError::BadRequest(
+            "Request must contain exactly one type of credentials.",
+        )),
     }
 }
 
-fn credentials<'a>(auth: &'a Map<String, Value>, key: &str) -> Result<&'a Map<String, Value>, ApiError> {
+fn credentials<'a>(
+    auth: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a Map<String, Value>, ApiError> {
     match auth.get(key) {
         Some(Value::Object(m)) => Ok(m),
         _ => Err(ApiError::BadRequest("Credentials must be a JSON object.")),
     }
 }
 
-async fn password_step(app: &'static App, auth: &Map<String, Value>, scoped: bool) -> Result<Reply, ApiError> {
+async fn password_step(
+    app: &'static App,
+    auth: &Map<String, Value>,
+    scoped: bool,
+) -> Result<Reply, ApiError> {
     let creds = credentials(auth, "passwordCredentials")?;
-    let username = str_field(creds, "username", "username must be a string.")?.ok_or(ApiError::BadRequest("username is required."))?;
-    let password = str_field(creds, "password", "password must be a string.")?.ok_or(ApiError::BadRequest("password is required."))?;
+    let username = str_field(creds, "username", "username must be a string.")?
+        .ok_or(ApiError::BadRequest("username is required."))?;
+    let password = str_field(creds, "password", "password must be a string.")?
+        .ok_or(ApiError::BadRequest("password is required."))?;
     let Ok(username) = Username::parse(username) else {
         crypto::dummy_password_check(password);
         return Err(BAD_CREDENTIALS);
@@ -68,7 +101,10 @@ async fn password_step(app: &'static App, auth: &Map<String, Value>, scoped: boo
         tracing::info!(reason = "unknown user", "login failed");
         return Err(BAD_CREDENTIALS);
     };
-    let (mut users, domain) = app.store.get_users_and_domain(&[user_id.as_str()], domain_id.as_deref()).await?;
+    let (mut users, domain) = app
+        .store
+        .get_users_and_domain(&[user_id.as_str()], domain_id.as_deref())
+        .await?;
     let user = users.remove(&user_id).ok_or(BAD_CREDENTIALS)?;
     if password.len() > 1024 || !crypto::verify_password(password, &user.password_hash) {
         tracing::info!(user_id = %user.id, reason = "wrong password", "login failed");
@@ -89,7 +125,10 @@ async fn password_step(app: &'static App, auth: &Map<String, Value>, scoped: boo
         LoginDecision::ScopedToken => {
             let (id, token) = super::issue_token(app, &user, &["PASSWORD"], true).await?;
             tracing::info!(user_id = %user.id, "setup-mfa token issued");
-            Ok(Reply::json(StatusCode::OK, json!({ "access": access_json(&id, &token, &user) })))
+            Ok(Reply::json(
+                StatusCode::OK,
+                json!({ "access": access_json(&id, &token, &user) }),
+            ))
         }
         LoginDecision::Challenge => challenge(app, &user).await,
         LoginDecision::Locked => Err(LOCKED),
@@ -106,16 +145,21 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
     let now_s = app.now_ms() / 1000;
     let mut passcode_hash = None;
     if user.factor != Some(FactorType::Otp) {
-        let phone = user
-            .verified_phone()
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sms factor without a verified phone")))?;
+        let phone = user.verified_phone().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("sms factor without a verified phone"))
+        })?;
         let number = open_phone(app, &user.id, phone).await?;
         claim_sms(app, user).await?;
         let passcode = crypto::random_digits(7);
         let minutes = app.config.session_ttl_secs.div_ceil(60);
-        let message = format!("Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes.");
+        let message = format!(
+            "Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes."
+        );
         // Sent before the session is stored: a failed send leaves no passcode behind.
-        app.sms()?.send(&number, &message).await.map_err(ApiError::Unavailable)?;
+        app.sms()?
+            .send(&number, &message)
+            .await
+            .map_err(ApiError::Unavailable)?;
         passcode_hash = Some(crypto::hash_code(&passcode)?);
     }
     let session = SessionRec {
@@ -134,22 +178,30 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
     .with_header(header::WWW_AUTHENTICATE, format!("OS-MF sessionId='{session_id}', factor='PASSCODE'")))
 }
 
-async fn passcode_step(app: &'static App, ctx: &Ctx, auth: &Map<String, Value>) -> Result<Reply, ApiError> {
+async fn passcode_step(
+    app: &'static App,
+    ctx: &Ctx,
+    auth: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
     let creds = credentials(auth, "RAX-AUTH:passcodeCredentials")?;
     let passcode = str_field(creds, "passcode", "passcode must be a string.")?
         .ok_or(ApiError::BadRequest("passcode is required."))?
         .trim()
         .to_string();
-    let session_id = ctx
-        .header("x-sessionid")
-        .ok_or(ApiError::BadRequest("The X-SessionId header is required with passcode credentials."))?;
+    let session_id = ctx.header("x-sessionid").ok_or(ApiError::BadRequest(
+        "The X-SessionId header is required with passcode credentials.",
+    ))?;
     if session_id.len() > 256 {
         return Err(BAD_SESSION);
     }
     let session_hash = crypto::sha256_hex(session_id);
     let now_ms = app.now_ms();
     let now_s = now_ms / 1000;
-    let session = app.store.get_session(&session_hash).await?.ok_or(BAD_SESSION)?;
+    let session = app
+        .store
+        .get_session(&session_hash)
+        .await?
+        .ok_or(BAD_SESSION)?;
     if session.expires <= now_s {
         return Err(BAD_SESSION);
     }
@@ -169,7 +221,10 @@ async fn passcode_step(app: &'static App, ctx: &Ctx, auth: &Map<String, Value>) 
     // 3. SMS passcode of this session.
     if user.factor == Some(FactorType::Sms)
         && passcode.len() == 7
-        && session.passcode_hash.as_deref().is_some_and(|h| crypto::verify_code(&passcode, h))
+        && session
+            .passcode_hash
+            .as_deref()
+            .is_some_and(|h| crypto::verify_code(&passcode, h))
     {
         matched = Some((LoginClaim::None, "PASSCODE"));
     }
@@ -180,7 +235,13 @@ async fn passcode_step(app: &'static App, ctx: &Ctx, auth: &Map<String, Value>) 
             if let Some(step) = totp::verify(&seed, &passcode, now_s)
                 && step > d.last_step
             {
-                matched = Some((LoginClaim::TotpStep { device_id: d.id.clone(), step }, "OTPPASSCODE"));
+                matched = Some((
+                    LoginClaim::TotpStep {
+                        device_id: d.id.clone(),
+                        step,
+                    },
+                    "OTPPASSCODE",
+                ));
                 break;
             }
         }
@@ -188,7 +249,11 @@ async fn passcode_step(app: &'static App, ctx: &Ctx, auth: &Map<String, Value>) 
     // 5. An unused, unexpired bypass code of the current set.
     if matched.is_none() && passcode.len() == 9 {
         let current = user.bypass_set.as_deref().unwrap_or("");
-        for c in bundle.bypass.iter().filter(|c| !current.is_empty() && c.set_id == current && c.expires > now_s) {
+        for c in bundle
+            .bypass
+            .iter()
+            .filter(|c| !current.is_empty() && c.set_id == current && c.expires > now_s)
+        {
             if crypto::verify_code(&passcode, &c.hash) {
                 matched = Some((LoginClaim::Bypass { sk: c.sk.clone() }, "BYPASS"));
                 break;
@@ -201,7 +266,11 @@ async fn passcode_step(app: &'static App, ctx: &Ctx, auth: &Map<String, Value>) 
     };
     let mut user = user;
     let (token_id, token) = super::new_token(app, &user, &[method, "PASSWORD"], false);
-    if let Some(flags) = app.store.finish_login(&session_hash, &user.id, claim, &token, now_s).await? {
+    if let Some(flags) = app
+        .store
+        .finish_login(&session_hash, &user.id, claim, &token, now_s)
+        .await?
+    {
         if flags.first().copied().unwrap_or(true) {
             // A concurrent request consumed the session first.
             return Err(BAD_SESSION);
@@ -220,9 +289,15 @@ async fn passcode_step(app: &'static App, ctx: &Ctx, auth: &Map<String, Value>) 
 /// Counts a failed passcode (atomic `ADD`, shared by every Lambda).
 async fn record_failure(app: &App, user: &UserRec) -> Result<(), ApiError> {
     let mut u = UserUpdate::new();
-    u.cond_exists().add("fails", 1).set("last_fail", AttributeValue::N(app.now_ms().to_string()));
+    u.cond_exists()
+        .add("fails", 1)
+        .set("last_fail", AttributeValue::N(app.now_ms().to_string()));
     if let UpdateOutcome::Done(after) = app.store.update_user(&user.id, u).await? {
-        let fails = after.get("fails").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
+        let fails = after
+            .get("fails")
+            .and_then(|v| v.as_n().ok())
+            .cloned()
+            .unwrap_or_default();
         tracing::info!(user_id = %user.id, fails = %fails, reason = "wrong passcode", "mfa login failed");
     }
     Ok(())

@@ -3,7 +3,9 @@
 use super::{Scope, authorize, authorize_target, require};
 use crate::app::App;
 use crate::crypto;
-use crate::domain::{EnforcementLevel, FactorType, Role, format_duration_secs, parse_duration_secs};
+use crate::domain::{
+    EnforcementLevel, FactorType, Role, format_duration_secs, parse_duration_secs,
+};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply, bool_field, field_ci, object, str_field};
 use crate::policy;
@@ -13,17 +15,22 @@ use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
 const NO_DEVICE: ApiError = ApiError::BadRequest("No multi-factor device on user account");
-const PHONE_UNVERIFIED: ApiError = ApiError::BadRequest("Multi-factor phone on account is not verified");
+const PHONE_UNVERIFIED: ApiError =
+    ApiError::BadRequest("Multi-factor phone on account is not verified");
 const NO_OTP: ApiError = ApiError::BadRequest("No verified OTP device on user account");
-const MANDATED: ApiError =
-    ApiError::Forbidden("Cannot update user enforcement level when domain enforcement level set as RACKSPACE_MANDATED");
+const MANDATED: ApiError = ApiError::Forbidden(
+    "Cannot update user enforcement level when domain enforcement level set as RACKSPACE_MANDATED",
+);
 
 fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
 /// The factor that `enabled: true` would use (§2.12), checked against the user's verified devices.
-fn factor_for_enable(user: &UserRec, requested: Option<FactorType>) -> Result<FactorType, ApiError> {
+fn factor_for_enable(
+    user: &UserRec,
+    requested: Option<FactorType>,
+) -> Result<FactorType, ApiError> {
     let factor = requested.or(user.factor).or_else(|| {
         if user.verified_phone().is_some() {
             Some(FactorType::Sms)
@@ -71,33 +78,49 @@ fn guard_factor(u: &mut UserUpdate, f: FactorType) {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
     let c = caller.user.subject();
     let t = target.subject();
     require(policy::can_manage(&c, &t))?;
     let body = ctx.json()?;
-    let m = object(&body, "RAX-AUTH:multiFactor", "Request body must contain a 'RAX-AUTH:multiFactor' object.")?;
+    let m = object(
+        &body,
+        "RAX-AUTH:multiFactor",
+        "Request body must contain a 'RAX-AUTH:multiFactor' object.",
+    )?;
     let enabled = bool_field(m, "enabled", "enabled must be true or false.")?;
     let factor = match str_field(m, "factorType", "factorType must be SMS or OTP.")? {
         None => None,
-        Some(f) => Some(FactorType::parse(f).ok_or(ApiError::BadRequest("factorType must be SMS or OTP."))?),
-    };
-    let unlock = bool_field(m, "unlock", "unlock must be true or false.")?;
-    let level = match str_field(m, "userMultiFactorEnforcementLevel", "userMultiFactorEnforcementLevel must be a string.")? {
-        None => None,
-        Some(l) => Some(
-            EnforcementLevel::parse_user(l)
-                .ok_or(ApiError::BadRequest("userMultiFactorEnforcementLevel must be DEFAULT, OPTIONAL or REQUIRED."))?,
+        Some(f) => Some(
+            FactorType::parse(f).ok_or(ApiError::BadRequest("factorType must be SMS or OTP."))?,
         ),
     };
+    let unlock = bool_field(m, "unlock", "unlock must be true or false.")?;
+    let level = match str_field(
+        m,
+        "userMultiFactorEnforcementLevel",
+        "userMultiFactorEnforcementLevel must be a string.",
+    )? {
+        None => None,
+        Some(l) => Some(EnforcementLevel::parse_user(l).ok_or(ApiError::BadRequest(
+            "userMultiFactorEnforcementLevel must be DEFAULT, OPTIONAL or REQUIRED.",
+        ))?),
+    };
     if enabled.is_none() && factor.is_none() && unlock.is_none() && level.is_none() {
-        return Err(ApiError::BadRequest("At least one multi-factor setting is required."));
+        return Err(ApiError::BadRequest(
+            "At least one multi-factor setting is required.",
+        ));
     }
     if caller.scoped() && (unlock.is_some() || level.is_some()) {
-        return Err(ApiError::Forbidden("A SETUP-MFA scoped token may only enable multi-factor or choose its factor."));
+        return Err(ApiError::Forbidden(
+            "A SETUP-MFA scoped token may only enable multi-factor or choose its factor.",
+        ));
     }
     if unlock == Some(true) && c.id == t.id {
-        return Err(ApiError::Forbidden("Users cannot unlock their own multi-factor authentication."));
+        return Err(ApiError::Forbidden(
+            "Users cannot unlock their own multi-factor authentication.",
+        ));
     }
     let domain = match (level, &target.domain_id) {
         (Some(_), Some(d)) => app.store.get_domain(d).await?,
@@ -105,7 +128,11 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
     };
     if level.is_some() {
         require(policy::is_admin_kind(&c))?;
-        if domain.as_ref().is_some_and(|d| d.level == EnforcementLevel::RackspaceMandated) && !policy::is_rackspace(&c) {
+        if domain
+            .as_ref()
+            .is_some_and(|d| d.level == EnforcementLevel::RackspaceMandated)
+            && !policy::is_rackspace(&c)
+        {
             return Err(MANDATED);
         }
     }
@@ -136,7 +163,10 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
             }
         }
         Some(false) => {
-            u.set("mfa_enabled", AttributeValue::Bool(false)).set("fails", n(0)).add("mfa_epoch", 1).remove("bypass_set");
+            u.set("mfa_enabled", AttributeValue::Bool(false))
+                .set("fails", n(0))
+                .add("mfa_epoch", 1)
+                .remove("bypass_set");
         }
         None => {}
     }
@@ -146,7 +176,9 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
     if let Some(new_level) = level {
         let markers = target.markers(domain.as_ref().map_or(0, |d| d.revoked_non_mfa));
         let domain_requires = domain.as_ref().is_some_and(|d| d.level.domain_requires());
-        let non_mfa = if new_level == EnforcementLevel::Required || (new_level == EnforcementLevel::Default && domain_requires) {
+        let non_mfa = if new_level == EnforcementLevel::Required
+            || (new_level == EnforcementLevel::Default && domain_requires)
+        {
             now
         } else {
             policy::fold_domain_marker(target.level, &markers)
@@ -168,7 +200,8 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
     let c = caller.user.subject();
     let t = target.subject();
     require(policy::can_manage_limited(&c, &t))?;
@@ -179,10 +212,16 @@ pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply,
         Some(b) => match field_ci(b, "RAX-AUTH:bypassCodes") {
             None => None,
             Some((_, Value::Object(o))) => Some(o),
-            Some(_) => return Err(ApiError::BadRequest("RAX-AUTH:bypassCodes must be an object.")),
+            Some(_) => {
+                return Err(ApiError::BadRequest(
+                    "RAX-AUTH:bypassCodes must be an object.",
+                ));
+            }
         },
     };
-    const BAD_COUNT: ApiError = ApiError::BadRequest("numberOfCodes must be a whole number from 1 to 10 (exactly 1 for another user).");
+    const BAD_COUNT: ApiError = ApiError::BadRequest(
+        "numberOfCodes must be a whole number from 1 to 10 (exactly 1 for another user).",
+    );
     let count = match spec.and_then(|o| field_ci(o, "numberOfCodes")) {
         None | Some((_, Value::Null)) => 1,
         Some((_, Value::Number(x))) => x.as_i64().ok_or(BAD_COUNT)?,
@@ -195,12 +234,20 @@ pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply,
     let duration = match spec.and_then(|o| field_ci(o, "validityDuration")) {
         None | Some((_, Value::Null)) => 1800,
         Some((_, Value::String(d))) => parse_duration_secs(d)?,
-        Some(_) => return Err(ApiError::BadRequest("validityDuration must be an ISO 8601 duration such as PT30M.")),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "validityDuration must be an ISO 8601 duration such as PT30M.",
+            ));
+        }
     };
     if !on_self && !(60..=10_800).contains(&duration) {
-        return Err(ApiError::BadRequest("validityDuration for another user must be from 1 to 180 minutes."));
+        return Err(ApiError::BadRequest(
+            "validityDuration for another user must be from 1 to 180 minutes.",
+        ));
     }
-    const MFA_OFF: ApiError = ApiError::BadRequest("Multi-factor authentication must be enabled to generate bypass codes.");
+    const MFA_OFF: ApiError = ApiError::BadRequest(
+        "Multi-factor authentication must be enabled to generate bypass codes.",
+    );
     if !target.mfa_enabled {
         return Err(MFA_OFF);
     }
@@ -240,28 +287,40 @@ pub async fn update_domain_enforcement(app: &'static App, ctx: Ctx) -> Result<Re
         .await?
         .ok_or(ApiError::NotFound("Domain not found."))?;
     let c = caller.user.subject();
-    let own_admin = caller.user.roles.contains(&Role::UserAdmin) && caller.user.domain_id.as_deref() == Some(domain.id.as_str());
+    let own_admin = caller.user.roles.contains(&Role::UserAdmin)
+        && caller.user.domain_id.as_deref() == Some(domain.id.as_str());
     require(own_admin || policy::is_rackspace(&c))?;
     let body = ctx.json()?;
-    let m = object(&body, "RAX-AUTH:multiFactorDomain", "Request body must contain a 'RAX-AUTH:multiFactorDomain' object.")?;
-    const BAD_LEVEL: ApiError =
-        ApiError::BadRequest("domainMultiFactorEnforcementLevel must be OPTIONAL, REQUIRED or RACKSPACE_MANDATED.");
-    let level = str_field(m, "domainMultiFactorEnforcementLevel", BAD_LEVEL.public_message())?
-        .and_then(EnforcementLevel::parse_domain)
-        .ok_or(BAD_LEVEL)?;
+    let m = object(
+        &body,
+        "RAX-AUTH:multiFactorDomain",
+        "Request body must contain a 'RAX-AUTH:multiFactorDomain' object.",
+    )?;
+    const BAD_LEVEL: ApiError = ApiError::BadRequest(
+        "domainMultiFactorEnforcementLevel must be OPTIONAL, REQUIRED or RACKSPACE_MANDATED.",
+    );
+    let level = str_field(
+        m,
+        "domainMultiFactorEnforcementLevel",
+        BAD_LEVEL.public_message(),
+    )?
+    .and_then(EnforcementLevel::parse_domain)
+    .ok_or(BAD_LEVEL)?;
     if !caller.user.mfa_enabled {
         return Err(ApiError::Forbidden(
             "You must set up multi-factor authentication on your account before you can set multi-factor domain-level enforcement.",
         ));
     }
-    let touches_mandated = level == EnforcementLevel::RackspaceMandated || domain.level == EnforcementLevel::RackspaceMandated;
+    let touches_mandated = level == EnforcementLevel::RackspaceMandated
+        || domain.level == EnforcementLevel::RackspaceMandated;
     if touches_mandated && !policy::is_rackspace(&c) {
         return Err(ApiError::Forbidden(
             "Only Rackspace can set or change the RACKSPACE_MANDATED level. Open a support ticket.",
         ));
     }
     let mut u = UserUpdate::new();
-    u.cond_exists().set("level", AttributeValue::S(level.as_str().into()));
+    u.cond_exists()
+        .set("level", AttributeValue::S(level.as_str().into()));
     if level.domain_requires() {
         // Non-MFA tokens of the domain's requiring users go (§4.3), checked at validation.
         u.set("revoked_non_mfa", n(app.now_ms()));
@@ -278,8 +337,12 @@ pub async fn update_domain_enforcement(app: &'static App, ctx: Ctx) -> Result<Re
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
-    require(policy::can_manage_limited(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
+    require(policy::can_manage_limited(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     // Retry if a device is added between the read and the write (the count guards it).
     for _ in 0..3 {
         let bundle = app.store.get_bundle(&target.id).await?;
@@ -293,24 +356,46 @@ pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
             .set("otp_verified", n(0))
             .add("mfa_epoch", 1);
         for a in [
-            "factor", "bypass_set", "phone_id", "phone_sealed", "phone_hint", "phone_verified", "pin_id", "pin_hash",
-            "pin_expires", "pin_tries",
+            "factor",
+            "bypass_set",
+            "phone_id",
+            "phone_sealed",
+            "phone_hint",
+            "phone_verified",
+            "pin_id",
+            "pin_hash",
+            "pin_expires",
+            "pin_tries",
         ] {
             u.remove(a);
         }
         let (upk, usk) = Store::user_key(&target.id);
-        let mut writes = vec![TxWrite::Update { pk: upk, sk: usk, update: u }];
+        let mut writes = vec![TxWrite::Update {
+            pk: upk,
+            sk: usk,
+            update: u,
+        }];
         for d in &bundle.devices {
             let (pk, sk) = Store::device_key(&target.id, &d.id);
-            writes.push(TxWrite::Delete { pk, sk, if_exists: false });
+            writes.push(TxWrite::Delete {
+                pk,
+                sk,
+                if_exists: false,
+            });
         }
         for c in &bundle.bypass {
-            writes.push(TxWrite::Delete { pk: Store::user_key(&target.id).0, sk: c.sk.clone(), if_exists: false });
+            writes.push(TxWrite::Delete {
+                pk: Store::user_key(&target.id).0,
+                sk: c.sk.clone(),
+                if_exists: false,
+            });
         }
         if app.store.transact(writes).await?.is_none() {
             tracing::info!(user_id = %target.id, "mfa deleted");
             return Ok(Reply::empty(StatusCode::NO_CONTENT));
         }
     }
-    Err(ApiError::Conflict("The user's multi-factor devices changed concurrently; retry."))
+    Err(ApiError::Conflict(
+        "The user's multi-factor devices changed concurrently; retry.",
+    ))
 }

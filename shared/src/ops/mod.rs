@@ -44,7 +44,9 @@ pub enum Scope {
     ScopedOk,
 }
 
-const NO_TOKEN: ApiError = ApiError::Unauthorized("No valid token provided. Please use the 'X-Auth-Token' header with a valid token.");
+const NO_TOKEN: ApiError = ApiError::Unauthorized(
+    "No valid token provided. Please use the 'X-Auth-Token' header with a valid token.",
+);
 
 /// Resolves the caller from `X-Auth-Token` and reads the target user in the same round trip.
 ///
@@ -64,7 +66,11 @@ pub async fn authorize(
         return Err(NO_TOKEN);
     }
     let now = app.now_ms();
-    let token = app.store.get_token(&crypto::sha256_hex(raw)).await?.ok_or(NO_TOKEN)?;
+    let token = app
+        .store
+        .get_token(&crypto::sha256_hex(raw))
+        .await?
+        .ok_or(NO_TOKEN)?;
     if token.expires <= now {
         return Err(NO_TOKEN);
     }
@@ -72,22 +78,36 @@ pub async fn authorize(
     if let Some(t) = target_id {
         ids.push(t);
     }
-    let domain = if token.is_mfa() { None } else { token.domain_id.as_deref() };
+    let domain = if token.is_mfa() {
+        None
+    } else {
+        token.domain_id.as_deref()
+    };
     let (mut users, domain) = app.store.get_users_and_domain(&ids, domain).await?;
     let caller_user = users.get(&token.user_id).cloned().ok_or(NO_TOKEN)?;
     if !caller_user.enabled || !token_still_valid(&token, &caller_user, domain.as_ref()) {
         return Err(NO_TOKEN);
     }
     let target = target_id.map(|t| users.remove(t));
-    if token.scope.is_some() && (scope == Scope::FullOnly || target_id.is_some_and(|t| t != caller_user.id)) {
-        return Err(ApiError::Forbidden("A SETUP-MFA scoped token may only set up multi-factor on its own user."));
+    if token.scope.is_some()
+        && (scope == Scope::FullOnly || target_id.is_some_and(|t| t != caller_user.id))
+    {
+        return Err(ApiError::Forbidden(
+            "A SETUP-MFA scoped token may only set up multi-factor on its own user.",
+        ));
     }
     let target = match target {
         None => None,
         Some(Some(u)) => Some(u),
         Some(None) => return Err(errs::NO_USER),
     };
-    Ok((Caller { user: caller_user, token }, target))
+    Ok((
+        Caller {
+            user: caller_user,
+            token,
+        },
+        target,
+    ))
 }
 
 /// Checks a token against the user's and the domain's revocation markers (§4.3).
@@ -100,7 +120,12 @@ pub fn token_still_valid(token: &TokenRec, user: &UserRec, domain: Option<&Domai
 ///
 /// # Errors
 /// As [`authorize`].
-pub async fn authorize_target(app: &App, ctx: &Ctx, target_id: &str, scope: Scope) -> Result<(Caller, UserRec), ApiError> {
+pub async fn authorize_target(
+    app: &App,
+    ctx: &Ctx,
+    target_id: &str,
+    scope: Scope,
+) -> Result<(Caller, UserRec), ApiError> {
     let (caller, target) = authorize(app, ctx, Some(target_id), scope).await?;
     let target = target.ok_or(errs::NO_USER)?;
     Ok((caller, target))
@@ -111,7 +136,11 @@ pub async fn authorize_target(app: &App, ctx: &Ctx, target_id: &str, scope: Scop
 /// # Errors
 /// `403` when `allowed` is false.
 pub fn require(allowed: bool) -> Result<(), ApiError> {
-    if allowed { Ok(()) } else { Err(errs::FORBIDDEN) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(errs::FORBIDDEN)
+    }
 }
 
 /// `{"id", "name", "description"}` of each role.
@@ -151,7 +180,12 @@ pub fn access_json(token_id: &str, token: &TokenRec, user: &UserRec) -> Value {
 ///
 /// # Errors
 /// `503` on DynamoDB faults.
-pub async fn issue_token(app: &App, user: &UserRec, methods: &[&str], scoped: bool) -> Result<(String, TokenRec), ApiError> {
+pub async fn issue_token(
+    app: &App,
+    user: &UserRec,
+    methods: &[&str],
+    scoped: bool,
+) -> Result<(String, TokenRec), ApiError> {
     let (value, rec) = new_token(app, user, methods, scoped);
     app.store.put_token(&rec).await?;
     Ok((value, rec))
@@ -161,7 +195,11 @@ pub async fn issue_token(app: &App, user: &UserRec, methods: &[&str], scoped: bo
 pub fn new_token(app: &App, user: &UserRec, methods: &[&str], scoped: bool) -> (String, TokenRec) {
     let value = crypto::new_secret_token();
     let now = app.now_ms();
-    let ttl = if scoped { app.config.scoped_token_ttl_secs } else { app.config.token_ttl_secs };
+    let ttl = if scoped {
+        app.config.scoped_token_ttl_secs
+    } else {
+        app.config.token_ttl_secs
+    };
     let rec = TokenRec {
         hash: crypto::sha256_hex(&value),
         user_id: user.id.clone(),

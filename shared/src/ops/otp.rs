@@ -40,16 +40,28 @@ fn device_json(d: &DeviceRec) -> Value {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let body = ctx.json()?;
-    let d = object(&body, "RAX-AUTH:otpDevice", "Request body must contain a 'RAX-AUTH:otpDevice' object.")?;
-    let name = str_field(d, "name", "name must be a string.")?.ok_or(ApiError::BadRequest("name is required."))?;
+    let d = object(
+        &body,
+        "RAX-AUTH:otpDevice",
+        "Request body must contain a 'RAX-AUTH:otpDevice' object.",
+    )?;
+    let name = str_field(d, "name", "name must be a string.")?
+        .ok_or(ApiError::BadRequest("name is required."))?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 255 {
-        return Err(ApiError::BadRequest("name must be 1 to 255 characters long."));
+        return Err(ApiError::BadRequest(
+            "name must be 1 to 255 characters long.",
+        ));
     }
-    const FULL: ApiError = ApiError::BadRequest("The user already has the maximum of 5 OTP devices.");
+    const FULL: ApiError =
+        ApiError::BadRequest("The user already has the maximum of 5 OTP devices.");
     if target.otp_count >= MAX_DEVICES {
         return Err(FULL);
     }
@@ -75,8 +87,12 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let mut out = device_json(&rec);
     out["keyUri"] = json!(uri.as_str());
     out["qrcode"] = json!(qr);
-    Ok(Reply::json(StatusCode::CREATED, json!({"RAX-AUTH:otpDevice": out}))
-        .with_header(header::LOCATION, format!("{}{}/otp-devices/{}", ctx.base_url, mf_path(&target.id), id)))
+    Ok(
+        Reply::json(StatusCode::CREATED, json!({"RAX-AUTH:otpDevice": out})).with_header(
+            header::LOCATION,
+            format!("{}{}/otp-devices/{}", ctx.base_url, mf_path(&target.id), id),
+        ),
+    )
 }
 
 /// Reserves one verification attempt on a device: at most `OTP_VERIFY_MAX_FAILURES` attempts
@@ -86,13 +102,23 @@ async fn reserve_attempt(app: &App, d: &DeviceRec) -> Result<bool, ApiError> {
     let now = app.now_ms();
     let cfg = &app.config;
     let mut u = UserUpdate::new();
-    let (f, max) = (u.name("fails"), u.val(AttributeValue::N(cfg.otp_verify_max_failures.to_string())));
-    u.cond_exists().cond(format!("{f} < {max}")).add("fails", 1).set("last_fail", AttributeValue::N(now.to_string()));
+    let (f, max) = (
+        u.name("fails"),
+        u.val(AttributeValue::N(cfg.otp_verify_max_failures.to_string())),
+    );
+    u.cond_exists()
+        .cond(format!("{f} < {max}"))
+        .add("fails", 1)
+        .set("last_fail", AttributeValue::N(now.to_string()));
     match app.store.update_device(&d.user_id, &d.id, u).await? {
         UpdateOutcome::Done(_) => Ok(true),
         UpdateOutcome::ConditionFailed(None) => Err(NO_DEVICE),
         UpdateOutcome::ConditionFailed(Some(old)) => {
-            let last = old.get("last_fail").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let last = old
+                .get("last_fail")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
             if now < last + cfg.otp_verify_lock_secs * 1000 {
                 return Ok(false);
             }
@@ -101,7 +127,10 @@ async fn reserve_attempt(app: &App, d: &DeviceRec) -> Result<bool, ApiError> {
             r.cond_eq("last_fail", AttributeValue::N(last.to_string()))
                 .set("fails", AttributeValue::N("1".into()))
                 .set("last_fail", AttributeValue::N(now.to_string()));
-            Ok(matches!(app.store.update_device(&d.user_id, &d.id, r).await?, UpdateOutcome::Done(_)))
+            Ok(matches!(
+                app.store.update_device(&d.user_id, &d.id, r).await?,
+                UpdateOutcome::Done(_)
+            ))
         }
     }
 }
@@ -111,12 +140,25 @@ async fn reserve_attempt(app: &App, d: &DeviceRec) -> Result<bool, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let body = ctx.json()?;
-    let v = object(&body, "RAX-AUTH:verificationCode", "Request body must contain a 'RAX-AUTH:verificationCode' object.")?;
-    let code = str_field(v, "code", "code must be a string.")?.ok_or(ApiError::BadRequest("code is required."))?;
-    let device = app.store.get_device(&target.id, ctx.param("otpDeviceId")).await?.ok_or(NO_DEVICE)?;
+    let v = object(
+        &body,
+        "RAX-AUTH:verificationCode",
+        "Request body must contain a 'RAX-AUTH:verificationCode' object.",
+    )?;
+    let code = str_field(v, "code", "code must be a string.")?
+        .ok_or(ApiError::BadRequest("code is required."))?;
+    let device = app
+        .store
+        .get_device(&target.id, ctx.param("otpDeviceId"))
+        .await?
+        .ok_or(NO_DEVICE)?;
     if device.verified {
         return Err(errs::BAD_PIN);
     }
@@ -130,7 +172,10 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         return Err(errs::BAD_PIN);
     };
     let mut d = UserUpdate::new();
-    let (ls, st) = (d.name("last_step"), d.val(AttributeValue::N(step.to_string())));
+    let (ls, st) = (
+        d.name("last_step"),
+        d.val(AttributeValue::N(step.to_string())),
+    );
     d.cond_eq("verified", AttributeValue::Bool(false))
         .cond(format!("{ls} < {st}"))
         .set("verified", AttributeValue::Bool(true))
@@ -140,7 +185,18 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     u.cond_exists().add("otp_verified", 1);
     let (dpk, dsk) = Store::device_key(&target.id, &device.id);
     let (upk, usk) = Store::user_key(&target.id);
-    let writes = vec![TxWrite::Update { pk: dpk, sk: dsk, update: d }, TxWrite::Update { pk: upk, sk: usk, update: u }];
+    let writes = vec![
+        TxWrite::Update {
+            pk: dpk,
+            sk: dsk,
+            update: d,
+        },
+        TxWrite::Update {
+            pk: upk,
+            sk: usk,
+            update: u,
+        },
+    ];
     if app.store.transact(writes).await?.is_some() {
         return Err(errs::BAD_PIN);
     }
@@ -153,10 +209,21 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
-    let device = app.store.get_device(&target.id, ctx.param("otpDeviceId")).await?.ok_or(NO_DEVICE)?;
-    Ok(Reply::json(StatusCode::OK, json!({"RAX-AUTH:otpDevice": device_json(&device)})))
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
+    let device = app
+        .store
+        .get_device(&target.id, ctx.param("otpDeviceId"))
+        .await?
+        .ok_or(NO_DEVICE)?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"RAX-AUTH:otpDevice": device_json(&device)}),
+    ))
 }
 
 /// `GET {MF}/otp-devices` — rule A, scoped OK. No secrets.
@@ -164,14 +231,27 @@ pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let devices: Vec<Value> = if target.otp_count == 0 {
         Vec::new()
     } else {
-        app.store.get_bundle(&target.id).await?.devices.iter().map(device_json).collect()
+        app.store
+            .get_bundle(&target.id)
+            .await?
+            .devices
+            .iter()
+            .map(device_json)
+            .collect()
     };
-    Ok(Reply::json(StatusCode::OK, json!({"RAX-AUTH:otpDevices": devices})))
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"RAX-AUTH:otpDevices": devices}),
+    ))
 }
 
 /// `DELETE {MF}/otp-devices/{otpDeviceId}` — rule A, scoped OK.
@@ -182,30 +262,54 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
-    let device = app.store.get_device(&target.id, ctx.param("otpDeviceId")).await?.ok_or(NO_DEVICE)?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
+    let device = app
+        .store
+        .get_device(&target.id, ctx.param("otpDeviceId"))
+        .await?
+        .ok_or(NO_DEVICE)?;
     const LAST: ApiError = ApiError::BadRequest(
         "The last verified OTP device cannot be removed while multi-factor authentication is enabled with OTP.",
     );
     let mut u = UserUpdate::new();
     u.cond_exists().add("otp_count", -1);
     if device.verified {
-        let (en, fa, ov) = (u.name("mfa_enabled"), u.name("factor"), u.name("otp_verified"));
+        let (en, fa, ov) = (
+            u.name("mfa_enabled"),
+            u.name("factor"),
+            u.name("otp_verified"),
+        );
         let (t, otp, one) = (
             u.val(AttributeValue::Bool(true)),
             u.val(AttributeValue::S("OTP".into())),
             u.val(AttributeValue::N("1".into())),
         );
-        u.cond(format!("NOT ({en} = {t} AND {fa} = {otp} AND {ov} <= {one})")).add("otp_verified", -1);
+        u.cond(format!(
+            "NOT ({en} = {t} AND {fa} = {otp} AND {ov} <= {one})"
+        ))
+        .add("otp_verified", -1);
     }
     let (dpk, dsk) = Store::device_key(&target.id, &device.id);
     let (upk, usk) = Store::user_key(&target.id);
     let mut d = UserUpdate::new();
-    d.cond_exists().cond_eq("verified", AttributeValue::Bool(device.verified));
+    d.cond_exists()
+        .cond_eq("verified", AttributeValue::Bool(device.verified));
     let writes = vec![
-        TxWrite::DeleteIf { pk: dpk, sk: dsk, cond: d },
-        TxWrite::Update { pk: upk, sk: usk, update: u },
+        TxWrite::DeleteIf {
+            pk: dpk,
+            sk: dsk,
+            cond: d,
+        },
+        TxWrite::Update {
+            pk: upk,
+            sk: usk,
+            update: u,
+        },
     ];
     match app.store.transact(writes).await? {
         None => {}

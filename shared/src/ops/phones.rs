@@ -23,12 +23,22 @@ fn phone_aad(user_id: &str, phone_id: &str) -> String {
 ///
 /// # Errors
 /// `503` when KMS is unavailable, `500` when the stored value does not open.
-pub async fn open_phone(app: &App, user_id: &str, phone: &PhoneRec) -> Result<PhoneNumber, ApiError> {
+pub async fn open_phone(
+    app: &App,
+    user_id: &str,
+    phone: &PhoneRec,
+) -> Result<PhoneNumber, ApiError> {
     let ring = app.keyring().await?;
     let plain = ring.open(&phone.sealed, &phone_aad(user_id, &phone.id))?;
-    let text = std::str::from_utf8(&plain).map_err(|_| anyhow::anyhow!("sealed phone is not utf-8"))?;
-    let (display, e164) = text.split_once('\n').ok_or_else(|| anyhow::anyhow!("sealed phone malformed"))?;
-    Ok(PhoneNumber::from_parts(display.to_string(), e164.to_string()))
+    let text =
+        std::str::from_utf8(&plain).map_err(|_| anyhow::anyhow!("sealed phone is not utf-8"))?;
+    let (display, e164) = text
+        .split_once('\n')
+        .ok_or_else(|| anyhow::anyhow!("sealed phone malformed"))?;
+    Ok(PhoneNumber::from_parts(
+        display.to_string(),
+        e164.to_string(),
+    ))
 }
 
 fn phone_json(p: &PhoneRec, number: &PhoneNumber) -> Value {
@@ -46,11 +56,15 @@ pub async fn claim_sms(app: &App, user: &UserRec) -> Result<(), ApiError> {
     let now = app.now_ms() / 1000;
     let since_last = now.saturating_sub(user.sms_last);
     if user.sms_last > 0 && since_last < c.sms_min_interval_secs {
-        return Err(ApiError::OverLimit { retry_after_secs: c.sms_min_interval_secs - since_last });
+        return Err(ApiError::OverLimit {
+            retry_after_secs: c.sms_min_interval_secs - since_last,
+        });
     }
     let window_open = user.sms_window > 0 && now < user.sms_window + HOUR;
     if window_open && user.sms_count >= c.sms_hourly_limit {
-        return Err(ApiError::OverLimit { retry_after_secs: user.sms_window + HOUR - now });
+        return Err(ApiError::OverLimit {
+            retry_after_secs: user.sms_window + HOUR - now,
+        });
     }
     let mut u = UserUpdate::new();
     u.cond_exists();
@@ -70,7 +84,9 @@ pub async fn claim_sms(app: &App, user: &UserRec) -> Result<(), ApiError> {
     }
     match app.store.update_user(&user.id, u).await? {
         UpdateOutcome::Done(_) => Ok(()),
-        UpdateOutcome::ConditionFailed(_) => Err(ApiError::OverLimit { retry_after_secs: c.sms_min_interval_secs.max(1) }),
+        UpdateOutcome::ConditionFailed(_) => Err(ApiError::OverLimit {
+            retry_after_secs: c.sms_min_interval_secs.max(1),
+        }),
     }
 }
 
@@ -79,18 +95,32 @@ pub async fn claim_sms(app: &App, user: &UserRec) -> Result<(), ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let body = ctx.json()?;
-    let p = object(&body, "RAX-AUTH:mobilePhone", "Request body must contain a 'RAX-AUTH:mobilePhone' object.")?;
-    let number = str_field(p, "number", "number must be a string.")?.ok_or(ApiError::BadRequest("number is required."))?;
+    let p = object(
+        &body,
+        "RAX-AUTH:mobilePhone",
+        "Request body must contain a 'RAX-AUTH:mobilePhone' object.",
+    )?;
+    let number = str_field(p, "number", "number must be a string.")?
+        .ok_or(ApiError::BadRequest("number is required."))?;
     let number = PhoneNumber::parse(number)?;
     if target.phone.is_some() {
-        return Err(ApiError::BadRequest("The user already has a mobile phone. Only one phone is allowed."));
+        return Err(ApiError::BadRequest(
+            "The user already has a mobile phone. Only one phone is allowed.",
+        ));
     }
     let phone_id = crypto::new_id();
     let ring = app.keyring().await?;
-    let sealed = ring.seal(format!("{}\n{}", number.display(), number.e164()).as_bytes(), &phone_aad(&target.id, &phone_id))?;
+    let sealed = ring.seal(
+        format!("{}\n{}", number.display(), number.e164()).as_bytes(),
+        &phone_aad(&target.id, &phone_id),
+    )?;
     let mut u = UserUpdate::new();
     let pid = u.name("phone_id");
     u.cond_exists().cond(format!("attribute_not_exists({pid})"));
@@ -102,16 +132,37 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         u.remove(a);
     }
     if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, u).await? {
-        return Err(ApiError::BadRequest("The user already has a mobile phone. Only one phone is allowed."));
+        return Err(ApiError::BadRequest(
+            "The user already has a mobile phone. Only one phone is allowed.",
+        ));
     }
     tracing::info!(user_id = %target.id, phone = %number.masked(), "phone added");
-    let rec = PhoneRec { id: phone_id.clone(), sealed: String::new(), hint: String::new(), verified: false };
-    Ok(Reply::json(StatusCode::CREATED, json!({"RAX-AUTH:mobilePhone": phone_json(&rec, &number)}))
-        .with_header(header::LOCATION, format!("{}{}/mobile-phones/{}", ctx.base_url, mf_path(&target.id), phone_id)))
+    let rec = PhoneRec {
+        id: phone_id.clone(),
+        sealed: String::new(),
+        hint: String::new(),
+        verified: false,
+    };
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        json!({"RAX-AUTH:mobilePhone": phone_json(&rec, &number)}),
+    )
+    .with_header(
+        header::LOCATION,
+        format!(
+            "{}{}/mobile-phones/{}",
+            ctx.base_url,
+            mf_path(&target.id),
+            phone_id
+        ),
+    ))
 }
 
 fn user_phone<'a>(user: &'a UserRec, phone_id: &str) -> Result<&'a PhoneRec, ApiError> {
-    user.phone.as_ref().filter(|p| crypto::ct_eq(&p.id, phone_id)).ok_or(NO_PHONE)
+    user.phone
+        .as_ref()
+        .filter(|p| crypto::ct_eq(&p.id, phone_id))
+        .ok_or(NO_PHONE)
 }
 
 /// `POST {MF}/mobile-phones/{phoneId}/verificationcode` — rule S, scoped OK.
@@ -122,18 +173,26 @@ fn user_phone<'a>(user: &'a UserRec, phone_id: &str) -> Result<&'a PhoneRec, Api
 /// # Errors
 /// 400, 401, 403, 404, 413, 503.
 pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
     require(policy::is_self(&caller.user.subject(), &target.subject()))?;
     let phone = user_phone(&target, ctx.param("phoneId"))?;
     if phone.verified {
-        return Err(ApiError::BadRequest("The mobile phone is already verified."));
+        return Err(ApiError::BadRequest(
+            "The mobile phone is already verified.",
+        ));
     }
     let number = open_phone(app, &target.id, phone).await?;
     claim_sms(app, &target).await?;
     let pin = crypto::random_digits(6);
     let minutes = app.config.pin_ttl_secs.div_ceil(60);
-    let message = format!("Your Rackspace phone verification code is {pin}. It expires in {minutes} minutes.");
-    app.sms()?.send(&number, &message).await.map_err(ApiError::Unavailable)?;
+    let message = format!(
+        "Your Rackspace phone verification code is {pin}. It expires in {minutes} minutes."
+    );
+    app.sms()?
+        .send(&number, &message)
+        .await
+        .map_err(ApiError::Unavailable)?;
     let now = app.now_ms() / 1000;
     let mut u = UserUpdate::new();
     u.cond_exists()
@@ -141,7 +200,10 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         .cond_eq("phone_verified", AttributeValue::Bool(false))
         .set("pin_id", AttributeValue::S(crypto::new_id()))
         .set("pin_hash", AttributeValue::S(crypto::hash_code(&pin)?))
-        .set("pin_expires", AttributeValue::N((now + app.config.pin_ttl_secs).to_string()))
+        .set(
+            "pin_expires",
+            AttributeValue::N((now + app.config.pin_ttl_secs).to_string()),
+        )
         .set("pin_tries", AttributeValue::N("0".into()));
     if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, u).await? {
         return Err(NO_PHONE);
@@ -159,11 +221,17 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
     require(policy::is_self(&caller.user.subject(), &target.subject()))?;
     let body = ctx.json()?;
-    let v = object(&body, "RAX-AUTH:verificationCode", "Request body must contain a 'RAX-AUTH:verificationCode' object.")?;
-    let code = str_field(v, "code", "code must be a string.")?.ok_or(ApiError::BadRequest("code is required."))?;
+    let v = object(
+        &body,
+        "RAX-AUTH:verificationCode",
+        "Request body must contain a 'RAX-AUTH:verificationCode' object.",
+    )?;
+    let code = str_field(v, "code", "code must be a string.")?
+        .ok_or(ApiError::BadRequest("code is required."))?;
     let phone = user_phone(&target, ctx.param("phoneId"))?;
     let now = app.now_ms() / 1000;
     let pin = match (&target.pin, phone.verified) {
@@ -173,7 +241,10 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let mut reserve = UserUpdate::new();
     let tries = reserve.name("pin_tries");
     let max = reserve.val(AttributeValue::N(app.config.pin_max_tries.to_string()));
-    reserve.cond_eq("pin_id", AttributeValue::S(pin.id.clone())).cond(format!("{tries} < {max}")).add("pin_tries", 1);
+    reserve
+        .cond_eq("pin_id", AttributeValue::S(pin.id.clone()))
+        .cond(format!("{tries} < {max}"))
+        .add("pin_tries", 1);
     if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, reserve).await? {
         return Err(errs::BAD_PIN);
     }
@@ -182,7 +253,8 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         return Err(errs::BAD_PIN);
     }
     let mut done = UserUpdate::new();
-    done.cond_eq("pin_id", AttributeValue::S(pin.id.clone())).set("phone_verified", AttributeValue::Bool(true));
+    done.cond_eq("pin_id", AttributeValue::S(pin.id.clone()))
+        .set("phone_verified", AttributeValue::Bool(true));
     for a in ["pin_id", "pin_hash", "pin_expires", "pin_tries"] {
         done.remove(a);
     }
@@ -198,11 +270,18 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let phone = user_phone(&target, ctx.param("phoneId"))?;
     let number = open_phone(app, &target.id, phone).await?;
-    Ok(Reply::json(StatusCode::OK, json!({"RAX-AUTH:mobilePhone": phone_json(phone, &number)})))
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"RAX-AUTH:mobilePhone": phone_json(phone, &number)}),
+    ))
 }
 
 /// `GET {MF}/mobile-phones` — rule A, scoped OK.
@@ -210,14 +289,21 @@ pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let mut phones = Vec::new();
     if let Some(phone) = &target.phone {
         let number = open_phone(app, &target.id, phone).await?;
         phones.push(phone_json(phone, &number));
     }
-    Ok(Reply::json(StatusCode::OK, json!({"RAX-AUTH:mobilePhones": phones})))
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"RAX-AUTH:mobilePhones": phones}),
+    ))
 }
 
 /// `DELETE {MF}/mobile-phones/{phoneId}` and the id-less alias — rule S, scoped OK.
@@ -225,7 +311,8 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
     require(policy::is_self(&caller.user.subject(), &target.subject()))?;
     let phone = match ctx.params.iter().find(|(k, _)| *k == "phoneId") {
         Some((_, id)) => user_phone(&target, id)?,
@@ -239,9 +326,22 @@ pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     }
     let mut u = UserUpdate::new();
     let (en, fa) = (u.name("mfa_enabled"), u.name("factor"));
-    let (t, sms) = (u.val(AttributeValue::Bool(true)), u.val(AttributeValue::S("SMS".into())));
-    u.cond_eq("phone_id", AttributeValue::S(phone.id.clone())).cond(format!("NOT ({en} = {t} AND {fa} = {sms})"));
-    for a in ["phone_id", "phone_sealed", "phone_hint", "phone_verified", "pin_id", "pin_hash", "pin_expires", "pin_tries"] {
+    let (t, sms) = (
+        u.val(AttributeValue::Bool(true)),
+        u.val(AttributeValue::S("SMS".into())),
+    );
+    u.cond_eq("phone_id", AttributeValue::S(phone.id.clone()))
+        .cond(format!("NOT ({en} = {t} AND {fa} = {sms})"));
+    for a in [
+        "phone_id",
+        "phone_sealed",
+        "phone_hint",
+        "phone_verified",
+        "pin_id",
+        "pin_hash",
+        "pin_expires",
+        "pin_tries",
+    ] {
         u.remove(a);
     }
     if let UpdateOutcome::ConditionFailed(old) = app.store.update_user(&target.id, u).await? {

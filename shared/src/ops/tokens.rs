@@ -17,27 +17,57 @@ const NO_TOKEN: ApiError = ApiError::NotFound("Token not found.");
 /// 401, 403, 404, 503.
 pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let token_id = ctx.param("tokenId").to_string();
-    let own = ctx.auth_token().is_some_and(|t| crypto::ct_eq(t, &token_id));
-    let (caller, _) = authorize(app, &ctx, None, if own { Scope::ScopedOk } else { Scope::FullOnly }).await?;
+    let own = ctx
+        .auth_token()
+        .is_some_and(|t| crypto::ct_eq(t, &token_id));
+    let (caller, _) = authorize(
+        app,
+        &ctx,
+        None,
+        if own {
+            Scope::ScopedOk
+        } else {
+            Scope::FullOnly
+        },
+    )
+    .await?;
     if own {
         // `authorize` has just validated this very token against every revocation marker.
         let access = access_json(&token_id, &caller.token, &caller.user);
         return Ok(Reply::json(StatusCode::OK, json!({ "access": access })));
     }
-    let token = app.store.get_token(&crypto::sha256_hex(&token_id)).await?.ok_or(NO_TOKEN)?;
+    let token = app
+        .store
+        .get_token(&crypto::sha256_hex(&token_id))
+        .await?
+        .ok_or(NO_TOKEN)?;
     if token.expires <= app.now_ms() {
         return Err(NO_TOKEN);
     }
     let (owner, domain) = if token.user_id == caller.user.id {
         let (_, d) = app
             .store
-            .get_users_and_domain(&[], if token.is_mfa() { None } else { token.domain_id.as_deref() })
+            .get_users_and_domain(
+                &[],
+                if token.is_mfa() {
+                    None
+                } else {
+                    token.domain_id.as_deref()
+                },
+            )
             .await?;
         (caller.user.clone(), d)
     } else {
         let (mut users, d) = app
             .store
-            .get_users_and_domain(&[token.user_id.as_str()], if token.is_mfa() { None } else { token.domain_id.as_deref() })
+            .get_users_and_domain(
+                &[token.user_id.as_str()],
+                if token.is_mfa() {
+                    None
+                } else {
+                    token.domain_id.as_deref()
+                },
+            )
             .await?;
         (users.remove(&token.user_id).ok_or(NO_TOKEN)?, d)
     };
@@ -45,7 +75,10 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     if !owner.enabled || !token_still_valid(&token, &owner, domain.as_ref()) {
         return Err(NO_TOKEN);
     }
-    Ok(Reply::json(StatusCode::OK, json!({ "access": access_json(&token_id, &token, &owner) })))
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({ "access": access_json(&token_id, &token, &owner) }),
+    ))
 }
 
 /// `DELETE /v2.0/tokens` and `DELETE /v2.0/tokens/{tokenId}`.
@@ -53,7 +86,11 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn revoke(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let target = ctx.params.iter().find(|(k, _)| *k == "tokenId").map(|(_, v)| v.clone());
+    let target = ctx
+        .params
+        .iter()
+        .find(|(k, _)| *k == "tokenId")
+        .map(|(_, v)| v.clone());
     let (caller, _) = authorize(app, &ctx, None, Scope::ScopedOk).await?;
     let hash = match &target {
         None => caller.token.hash.clone(),
@@ -61,7 +98,9 @@ pub async fn revoke(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
             let hash = crypto::sha256_hex(t);
             if hash != caller.token.hash {
                 if caller.scoped() {
-                    return Err(ApiError::Forbidden("A SETUP-MFA scoped token may only revoke itself."));
+                    return Err(ApiError::Forbidden(
+                        "A SETUP-MFA scoped token may only revoke itself.",
+                    ));
                 }
                 let token = app.store.get_token(&hash).await?.ok_or(NO_TOKEN)?;
                 if token.user_id != caller.user.id {

@@ -38,7 +38,14 @@ pub fn user_json(u: &UserRec, locked: bool) -> Value {
 /// Is the user's MFA login locked now?
 pub fn is_locked(app: &App, u: &UserRec) -> bool {
     let c = &app.config;
-    policy::is_locked(u.fails, u.last_fail, app.now_ms(), c.lockout_threshold, c.lockout_secs * 1000, c.lockout_cap)
+    policy::is_locked(
+        u.fails,
+        u.last_fail,
+        app.now_ms(),
+        c.lockout_threshold,
+        c.lockout_secs * 1000,
+        c.lockout_cap,
+    )
 }
 
 /// `POST /v2.0/users`.
@@ -53,18 +60,29 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
     let username = str_field(u, "username", "username must be a string.")?
         .ok_or(ApiError::BadRequest("username is required."))?;
     let username = Username::parse(username)?;
-    let email = str_field(u, "email", "email must be a string.")?.ok_or(ApiError::BadRequest("email is required."))?;
+    let email = str_field(u, "email", "email must be a string.")?
+        .ok_or(ApiError::BadRequest("email is required."))?;
     let email = parse_email(email)?;
     let enabled = bool_field(u, "enabled", "enabled must be a boolean.")?.unwrap_or(true);
-    let (password, generated) = match str_field(u, "OS-KSADM:password", "OS-KSADM:password must be a string.")? {
+    let (password, generated) = match str_field(
+        u,
+        "OS-KSADM:password",
+        "OS-KSADM:password must be a string.",
+    )? {
         Some(p) => (Password::parse(p)?, false),
         None => (Password::parse(&crypto::generate_password())?, true),
     };
     let requested_domain = match u.get("RAX-AUTH:domainId") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 64 => Some(s.trim().to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 64 => {
+            Some(s.trim().to_string())
+        }
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(_) => return Err(ApiError::BadRequest("RAX-AUTH:domainId must be a non-empty string.")),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "RAX-AUTH:domainId must be a non-empty string.",
+            ));
+        }
     };
 
     let id = crypto::new_id();
@@ -87,9 +105,17 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
         _ => {
             let did = caller.user.domain_id.clone().ok_or(errs::FORBIDDEN)?;
             if requested_domain.as_deref().is_some_and(|r| r != did) {
-                return Err(ApiError::Forbidden("Users can only be created in your own domain."));
+                return Err(ApiError::Forbidden(
+                    "Users can only be created in your own domain.",
+                ));
             }
-            (Some(did.clone()), DomainPlan::Join { id: did, limit: app.config.domain_user_limit })
+            (
+                Some(did.clone()),
+                DomainPlan::Join {
+                    id: did,
+                    limit: app.config.domain_user_limit,
+                },
+            )
         }
     };
     let password_hash = crypto::hash_password(password.expose())?;
@@ -109,10 +135,20 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
     };
     match app.store.create_user(&user, &username.key(), plan).await {
         Ok(()) => {}
-        Err(CreateUserError::Duplicate) => return Err(ApiError::Conflict("Username already exists.")),
-        Err(CreateUserError::DomainFull) => return Err(ApiError::BadRequest("The domain has reached its user limit.")),
-        Err(CreateUserError::DomainTaken) => return Err(ApiError::BadRequest("The domain already exists.")),
-        Err(CreateUserError::NoDomain) => return Err(ApiError::BadRequest("The domain does not exist.")),
+        Err(CreateUserError::Duplicate) => {
+            return Err(ApiError::Conflict("Username already exists."));
+        }
+        Err(CreateUserError::DomainFull) => {
+            return Err(ApiError::BadRequest(
+                "The domain has reached its user limit.",
+            ));
+        }
+        Err(CreateUserError::DomainTaken) => {
+            return Err(ApiError::BadRequest("The domain already exists."));
+        }
+        Err(CreateUserError::NoDomain) => {
+            return Err(ApiError::BadRequest("The domain does not exist."));
+        }
         Err(CreateUserError::Api(e)) => return Err(e),
     }
     tracing::info!(user_id = %user.id, role = role.name(), "user created");
@@ -129,8 +165,12 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
     if generated {
         out["OS-KSADM:password"] = json!(password.expose());
     }
-    Ok(Reply::json(StatusCode::CREATED, json!({ "user": out }))
-        .with_header(header::LOCATION, format!("{}/v2.0/users/{}", ctx.base_url, user.id)))
+    Ok(
+        Reply::json(StatusCode::CREATED, json!({ "user": out })).with_header(
+            header::LOCATION,
+            format!("{}/v2.0/users/{}", ctx.base_url, user.id),
+        ),
+    )
 }
 
 /// `GET /v2.0/users/{userId}`.
@@ -138,10 +178,17 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn get_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(&caller.user.subject(), &target.subject()))?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
+    require(policy::can_manage(
+        &caller.user.subject(),
+        &target.subject(),
+    ))?;
     let locked = is_locked(app, &target);
-    Ok(Reply::json(StatusCode::OK, json!({ "user": user_json(&target, locked) })))
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({ "user": user_json(&target, locked) }),
+    ))
 }
 
 /// `GET /v2.0/RAX-AUTH/domains/{domainId}`.
@@ -157,7 +204,8 @@ pub async fn get_domain(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
         .ok_or(ApiError::NotFound("Domain not found."))?;
     let c = caller.user.subject();
     let own = caller.user.domain_id.as_deref() == Some(domain.id.as_str())
-        && (caller.user.roles.contains(&Role::UserAdmin) || caller.user.roles.contains(&Role::UserManage));
+        && (caller.user.roles.contains(&Role::UserAdmin)
+            || caller.user.roles.contains(&Role::UserManage));
     require(own || policy::is_rackspace(&c))?;
     Ok(Reply::json(
         StatusCode::OK,
@@ -179,23 +227,42 @@ pub async fn get_domain(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn add_role_to_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) = authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
+    let (caller, target) =
+        authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
     let c = caller.user.subject();
     let t = target.subject();
     require(c.id != t.id && policy::can_manage(&c, &t))?;
     let role = Role::from_id(ctx.param("roleId")).ok_or(ApiError::NotFound("Role not found."))?;
-    if !matches!(role, Role::UserManage | Role::UserManageLimited | Role::Default) || !target.roles.contains(&Role::Default) {
-        return Err(ApiError::Forbidden("This role cannot be assigned to this user."));
+    if !matches!(
+        role,
+        Role::UserManage | Role::UserManageLimited | Role::Default
+    ) || !target.roles.contains(&Role::Default)
+    {
+        return Err(ApiError::Forbidden(
+            "This role cannot be assigned to this user.",
+        ));
     }
     if !target.roles.contains(&role) {
-        let mut roles: Vec<AttributeValue> = target.roles.iter().map(|r| AttributeValue::S(r.id().into())).collect();
+        let mut roles: Vec<AttributeValue> = target
+            .roles
+            .iter()
+            .map(|r| AttributeValue::S(r.id().into()))
+            .collect();
         roles.push(AttributeValue::S(role.id().into()));
-        let old: Vec<AttributeValue> = target.roles.iter().map(|r| AttributeValue::S(r.id().into())).collect();
+        let old: Vec<AttributeValue> = target
+            .roles
+            .iter()
+            .map(|r| AttributeValue::S(r.id().into()))
+            .collect();
         let mut u = UserUpdate::new();
         // Compare-and-set on the role list, so two concurrent grants cannot lose one.
-        u.cond_exists().cond_eq("roles", AttributeValue::L(old)).set("roles", AttributeValue::L(roles));
+        u.cond_exists()
+            .cond_eq("roles", AttributeValue::L(old))
+            .set("roles", AttributeValue::L(roles));
         if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, u).await? {
-            return Err(ApiError::Conflict("The user's roles changed concurrently; retry."));
+            return Err(ApiError::Conflict(
+                "The user's roles changed concurrently; retry.",
+            ));
         }
         tracing::info!(user_id = %target.id, role = role.name(), "role added");
     }

@@ -8,8 +8,8 @@ use super::{BypassRec, DeviceRec, DomainRec, SessionRec, TokenRec, UserBundle, U
 use crate::error::ApiError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update as TxUpdate,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update as TxUpdate,
 };
 use std::collections::HashMap;
 
@@ -48,7 +48,10 @@ impl UserUpdate {
 
     /// Placeholder for an attribute name.
     pub fn name(&mut self, attr: &str) -> String {
-        let p = format!("#{}", attr.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        let p = format!(
+            "#{}",
+            attr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
         self.names.insert(p.clone(), attr.to_string());
         p
     }
@@ -241,7 +244,11 @@ impl Store {
     /// # Errors
     /// 503 on DynamoDB faults.
     pub async fn get_user(&self, id: &str) -> Result<Option<UserRec>, ApiError> {
-        Ok(self.get(item::user_pk(id), item::USER_SK).await?.as_ref().and_then(item::user_from_item))
+        Ok(self
+            .get(item::user_pk(id), item::USER_SK)
+            .await?
+            .as_ref()
+            .and_then(item::user_from_item))
     }
 
     /// Reads a domain.
@@ -249,7 +256,11 @@ impl Store {
     /// # Errors
     /// 503 on DynamoDB faults.
     pub async fn get_domain(&self, id: &str) -> Result<Option<DomainRec>, ApiError> {
-        Ok(self.get(item::domain_pk(id), item::DOMAIN_SK).await?.as_ref().and_then(item::domain_from_item))
+        Ok(self
+            .get(item::domain_pk(id), item::DOMAIN_SK)
+            .await?
+            .as_ref()
+            .and_then(item::domain_from_item))
     }
 
     /// Reads a token by the SHA-256 of its value.
@@ -280,7 +291,10 @@ impl Store {
     ///
     /// # Errors
     /// 503 on DynamoDB faults.
-    pub async fn get_username(&self, key_: &str) -> Result<Option<(String, Option<String>)>, ApiError> {
+    pub async fn get_username(
+        &self,
+        key_: &str,
+    ) -> Result<Option<(String, Option<String>)>, ApiError> {
         let it = self.get(item::name_pk(key_), item::NAME_SK).await?;
         Ok(it.and_then(|i| Some((get_s(&i, "user_id")?, get_s(&i, "domain_id")))))
     }
@@ -289,7 +303,11 @@ impl Store {
     ///
     /// # Errors
     /// 503 on DynamoDB faults.
-    pub async fn get_device(&self, user_id: &str, device_id: &str) -> Result<Option<DeviceRec>, ApiError> {
+    pub async fn get_device(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<Option<DeviceRec>, ApiError> {
         Ok(self
             .get(item::user_pk(user_id), &item::device_sk(device_id))
             .await?
@@ -322,7 +340,11 @@ impl Store {
             return Ok((users, domain));
         }
         let mut pending = Some(
-            KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_err)?,
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(build_err)?,
         );
         // Unprocessed keys are retried (bounded); only the listed keys are ever read.
         for _ in 0..5 {
@@ -334,7 +356,11 @@ impl Store {
                 .send()
                 .await
                 .map_err(fault)?;
-            for it in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+            for it in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
                 match get_s(&it, "sk").as_deref() {
                     Some(item::USER_SK) => {
                         if let Some(u) = item::user_from_item(&it) {
@@ -345,10 +371,15 @@ impl Store {
                     _ => {}
                 }
             }
-            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys.is_empty());
         }
         if pending.is_some() {
-            return Err(ApiError::unavailable(anyhow::anyhow!("batch get left unprocessed keys")));
+            return Err(ApiError::unavailable(anyhow::anyhow!(
+                "batch get left unprocessed keys"
+            )));
         }
         Ok((users, domain))
     }
@@ -394,7 +425,12 @@ impl Store {
     ///
     /// # Errors
     /// 503 on DynamoDB faults (a failed condition is an `Ok` outcome).
-    pub async fn update(&self, pk: String, sk: &str, u: UserUpdate) -> Result<UpdateOutcome, ApiError> {
+    pub async fn update(
+        &self,
+        pk: String,
+        sk: &str,
+        u: UserUpdate,
+    ) -> Result<UpdateOutcome, ApiError> {
         let res = self
             .client
             .update_item()
@@ -423,7 +459,11 @@ impl Store {
     ///
     /// # Errors
     /// 503 on DynamoDB faults.
-    pub async fn update_user(&self, user_id: &str, u: UserUpdate) -> Result<UpdateOutcome, ApiError> {
+    pub async fn update_user(
+        &self,
+        user_id: &str,
+        u: UserUpdate,
+    ) -> Result<UpdateOutcome, ApiError> {
         self.update(item::user_pk(user_id), item::USER_SK, u).await
     }
 
@@ -431,21 +471,36 @@ impl Store {
     ///
     /// # Errors
     /// 503 on DynamoDB faults.
-    pub async fn update_device(&self, user_id: &str, device_id: &str, u: UserUpdate) -> Result<UpdateOutcome, ApiError> {
-        self.update(item::user_pk(user_id), &item::device_sk(device_id), u).await
+    pub async fn update_device(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        u: UserUpdate,
+    ) -> Result<UpdateOutcome, ApiError> {
+        self.update(item::user_pk(user_id), &item::device_sk(device_id), u)
+            .await
     }
 
     /// Conditional update of a domain item.
     ///
     /// # Errors
     /// 503 on DynamoDB faults.
-    pub async fn update_domain(&self, domain_id: &str, u: UserUpdate) -> Result<UpdateOutcome, ApiError> {
-        self.update(item::domain_pk(domain_id), item::DOMAIN_SK, u).await
+    pub async fn update_domain(
+        &self,
+        domain_id: &str,
+        u: UserUpdate,
+    ) -> Result<UpdateOutcome, ApiError> {
+        self.update(item::domain_pk(domain_id), item::DOMAIN_SK, u)
+            .await
     }
 
     /// Puts an item unconditionally or only if absent; `Ok(false)` if it existed.
     async fn put(&self, it: Item, if_absent: bool) -> Result<bool, ApiError> {
-        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(it));
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(it));
         if if_absent {
             req = req.condition_expression("attribute_not_exists(pk)");
         }
@@ -510,7 +565,9 @@ impl Store {
                     if if_absent {
                         p = p.condition_expression("attribute_not_exists(pk)");
                     }
-                    TransactWriteItem::builder().put(p.build().map_err(build_err)?).build()
+                    TransactWriteItem::builder()
+                        .put(p.build().map_err(build_err)?)
+                        .build()
                 }
                 TxWrite::Update { pk, sk, update: u } => {
                     let up = TxUpdate::builder()
@@ -529,23 +586,36 @@ impl Store {
                         .table_name(&self.table)
                         .set_key(Some(key(pk, &sk)))
                         .set_condition_expression(cond.condition())
-                        .set_expression_attribute_names((!cond.names.is_empty()).then_some(cond.names))
-                        .set_expression_attribute_values((!cond.values.is_empty()).then_some(cond.values))
+                        .set_expression_attribute_names(
+                            (!cond.names.is_empty()).then_some(cond.names),
+                        )
+                        .set_expression_attribute_values(
+                            (!cond.values.is_empty()).then_some(cond.values),
+                        )
                         .build()
                         .map_err(build_err)?;
                     TransactWriteItem::builder().delete(d).build()
                 }
                 TxWrite::Delete { pk, sk, if_exists } => {
-                    let mut d = Delete::builder().table_name(&self.table).set_key(Some(key(pk, &sk)));
+                    let mut d = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(pk, &sk)));
                     if if_exists {
                         d = d.condition_expression("attribute_exists(pk)");
                     }
-                    TransactWriteItem::builder().delete(d.build().map_err(build_err)?).build()
+                    TransactWriteItem::builder()
+                        .delete(d.build().map_err(build_err)?)
+                        .build()
                 }
             };
             items.push(tx);
         }
-        let res = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
         match res {
             Ok(_) => Ok(None),
             Err(e) => match e.into_service_error() {
@@ -576,26 +646,44 @@ impl Store {
     ///
     /// # Errors
     /// See [`CreateUserError`].
-    pub async fn create_user(&self, user: &UserRec, username_key: &str, plan: DomainPlan) -> Result<(), CreateUserError> {
+    pub async fn create_user(
+        &self,
+        user: &UserRec,
+        username_key: &str,
+        plan: DomainPlan,
+    ) -> Result<(), CreateUserError> {
         let mut name_item = key(item::name_pk(username_key), item::NAME_SK);
         name_item.insert("user_id".into(), s(&user.id));
         if let Some(d) = &user.domain_id {
             name_item.insert("domain_id".into(), s(d));
         }
         let mut writes = vec![
-            TxWrite::Put { item: name_item, if_absent: true },
-            TxWrite::Put { item: item::user_to_item(user), if_absent: true },
+            TxWrite::Put {
+                item: name_item,
+                if_absent: true,
+            },
+            TxWrite::Put {
+                item: item::user_to_item(user),
+                if_absent: true,
+            },
         ];
         match &plan {
             DomainPlan::None => {}
-            DomainPlan::Create(d) => writes.push(TxWrite::Put { item: item::domain_to_item(d), if_absent: true }),
+            DomainPlan::Create(d) => writes.push(TxWrite::Put {
+                item: item::domain_to_item(d),
+                if_absent: true,
+            }),
             DomainPlan::Join { id, limit } => {
                 let mut u = UserUpdate::new();
                 u.cond_exists();
                 let (users, lim) = (u.name("users"), u.val(n(*limit)));
                 u.cond(format!("{users} < {lim}"));
                 u.add("users", 1);
-                writes.push(TxWrite::Update { pk: item::domain_pk(id), sk: item::DOMAIN_SK.into(), update: u });
+                writes.push(TxWrite::Update {
+                    pk: item::domain_pk(id),
+                    sk: item::DOMAIN_SK.into(),
+                    update: u,
+                });
             }
         }
         match self.transact(writes).await {
@@ -635,25 +723,51 @@ impl Store {
     ) -> Result<Option<Vec<bool>>, ApiError> {
         // The session was read unexpired; consuming it only has to be exclusive.
         let _ = now_secs;
-        let mut writes = vec![TxWrite::Delete { pk: item::session_pk(session_hash), sk: item::SESSION_SK.into(), if_exists: true }];
+        let mut writes = vec![TxWrite::Delete {
+            pk: item::session_pk(session_hash),
+            sk: item::SESSION_SK.into(),
+            if_exists: true,
+        }];
         let mut user = UserUpdate::new();
         user.cond_exists().set("fails", n(0));
-        writes.push(TxWrite::Update { pk: item::user_pk(user_id), sk: item::USER_SK.into(), update: user });
+        writes.push(TxWrite::Update {
+            pk: item::user_pk(user_id),
+            sk: item::USER_SK.into(),
+            update: user,
+        });
         match claim {
             LoginClaim::None => {}
             LoginClaim::TotpStep { device_id, step } => {
                 let mut d = UserUpdate::new();
                 d.cond_exists();
-                let (ls, st, vf, t) = (d.name("last_step"), d.val(n(step)), d.name("verified"), d.val(b(true)));
-                d.cond(format!("({ls} < {st} OR attribute_not_exists({ls})) AND {vf} = {t}"));
+                let (ls, st, vf, t) = (
+                    d.name("last_step"),
+                    d.val(n(step)),
+                    d.name("verified"),
+                    d.val(b(true)),
+                );
+                d.cond(format!(
+                    "({ls} < {st} OR attribute_not_exists({ls})) AND {vf} = {t}"
+                ));
                 d.set("last_step", n(step));
-                writes.push(TxWrite::Update { pk: item::user_pk(user_id), sk: item::device_sk(&device_id), update: d });
+                writes.push(TxWrite::Update {
+                    pk: item::user_pk(user_id),
+                    sk: item::device_sk(&device_id),
+                    update: d,
+                });
             }
             LoginClaim::Bypass { sk } => {
-                writes.push(TxWrite::Delete { pk: item::user_pk(user_id), sk, if_exists: true });
+                writes.push(TxWrite::Delete {
+                    pk: item::user_pk(user_id),
+                    sk,
+                    if_exists: true,
+                });
             }
         }
-        writes.push(TxWrite::Put { item: item::token_to_item(token), if_absent: true });
+        writes.push(TxWrite::Put {
+            item: item::token_to_item(token),
+            if_absent: true,
+        });
         self.transact(writes).await
     }
 
@@ -668,8 +782,15 @@ impl Store {
         u.cond(format!("attribute_not_exists({c}) OR {c} < {m}"));
         u.add("otp_count", 1);
         let writes = vec![
-            TxWrite::Update { pk: item::user_pk(&d.user_id), sk: item::USER_SK.into(), update: u },
-            TxWrite::Put { item: item::device_to_item(d), if_absent: true },
+            TxWrite::Update {
+                pk: item::user_pk(&d.user_id),
+                sk: item::USER_SK.into(),
+                update: u,
+            },
+            TxWrite::Put {
+                item: item::device_to_item(d),
+                if_absent: true,
+            },
         ];
         Ok(self.transact(writes).await?.is_none())
     }
@@ -679,12 +800,26 @@ impl Store {
     ///
     /// # Errors
     /// 503 on DynamoDB faults.
-    pub async fn put_bypass_set(&self, user_id: &str, set_id: &str, codes: &[BypassRec]) -> Result<bool, ApiError> {
+    pub async fn put_bypass_set(
+        &self,
+        user_id: &str,
+        set_id: &str,
+        codes: &[BypassRec],
+    ) -> Result<bool, ApiError> {
         let mut u = UserUpdate::new();
-        u.cond_exists().cond_eq("mfa_enabled", b(true)).set("bypass_set", s(set_id));
-        let mut writes = vec![TxWrite::Update { pk: item::user_pk(user_id), sk: item::USER_SK.into(), update: u }];
+        u.cond_exists()
+            .cond_eq("mfa_enabled", b(true))
+            .set("bypass_set", s(set_id));
+        let mut writes = vec![TxWrite::Update {
+            pk: item::user_pk(user_id),
+            sk: item::USER_SK.into(),
+            update: u,
+        }];
         for c in codes {
-            writes.push(TxWrite::Put { item: item::bypass_to_item(user_id, c), if_absent: false });
+            writes.push(TxWrite::Put {
+                item: item::bypass_to_item(user_id, c),
+                if_absent: false,
+            });
         }
         Ok(self.transact(writes).await?.is_none())
     }

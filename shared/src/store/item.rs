@@ -21,10 +21,16 @@ pub(crate) fn get_s(i: &Item, k: &str) -> Option<String> {
     i.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
 pub(crate) fn get_n(i: &Item, k: &str) -> u64 {
-    i.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+    i.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 pub(crate) fn get_b(i: &Item, k: &str) -> bool {
-    i.get(k).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+    i.get(k)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }
 
 pub(crate) fn user_pk(id: &str) -> String {
@@ -66,7 +72,10 @@ pub(crate) fn user_to_item(u: &UserRec) -> Item {
     }
     i.insert("region".into(), s(&u.region));
     i.insert("pwd".into(), s(&u.password_hash));
-    i.insert("roles".into(), AttributeValue::L(u.roles.iter().map(|r| s(r.id())).collect()));
+    i.insert(
+        "roles".into(),
+        AttributeValue::L(u.roles.iter().map(|r| s(r.id())).collect()),
+    );
     i.insert("mfa_enabled".into(), b(u.mfa_enabled));
     if let Some(f) = u.factor {
         i.insert("factor".into(), s(f.as_str()));
@@ -84,7 +93,11 @@ pub(crate) fn user_to_item(u: &UserRec) -> Item {
 
 pub(crate) fn user_from_item(i: &Item) -> Option<UserRec> {
     let roles = match i.get("roles") {
-        Some(AttributeValue::L(l)) => l.iter().filter_map(|v| v.as_s().ok()).filter_map(|id| Role::from_id(id)).collect(),
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .filter_map(|v| v.as_s().ok())
+            .filter_map(|id| Role::from_id(id))
+            .collect(),
         _ => Vec::new(),
     };
     let phone = get_s(i, "phone_id").map(|id| PhoneRec {
@@ -110,7 +123,9 @@ pub(crate) fn user_from_item(i: &Item) -> Option<UserRec> {
         roles,
         mfa_enabled: get_b(i, "mfa_enabled"),
         factor: get_s(i, "factor").and_then(|f| FactorType::parse(&f)),
-        level: get_s(i, "level").and_then(|l| EnforcementLevel::parse_user(&l)).unwrap_or_default(),
+        level: get_s(i, "level")
+            .and_then(|l| EnforcementLevel::parse_user(&l))
+            .unwrap_or_default(),
         level_since: get_n(i, "level_since"),
         revoked_all: get_n(i, "revoked_all"),
         revoked_non_mfa: get_n(i, "revoked_non_mfa"),
@@ -146,7 +161,9 @@ pub(crate) fn domain_from_item(i: &Item) -> Option<DomainRec> {
         name: get_s(i, "name").unwrap_or_default(),
         enabled: get_b(i, "enabled"),
         description: get_s(i, "description").unwrap_or_default(),
-        level: get_s(i, "level").map(|l| EnforcementLevel::from_stored(&l)).unwrap_or(EnforcementLevel::Optional),
+        level: get_s(i, "level")
+            .map(|l| EnforcementLevel::from_stored(&l))
+            .unwrap_or(EnforcementLevel::Optional),
         users: get_n(i, "users"),
         revoked_non_mfa: get_n(i, "revoked_non_mfa"),
     })
@@ -161,7 +178,10 @@ pub(crate) fn token_to_item(t: &TokenRec) -> Item {
     i.insert("issued".into(), n(t.issued));
     i.insert("expires".into(), n(t.expires));
     i.insert("ttl".into(), n(t.expires / 1000 + 1));
-    i.insert("methods".into(), AttributeValue::L(t.methods.iter().map(s).collect()));
+    i.insert(
+        "methods".into(),
+        AttributeValue::L(t.methods.iter().map(s).collect()),
+    );
     if let Some(sc) = &t.scope {
         i.insert("scope".into(), s(sc));
     }

@@ -4,7 +4,9 @@
 pub mod dynamo;
 mod item;
 
-pub use dynamo::{CreateUserError, DomainPlan, LoginClaim, Store, TxWrite, UpdateOutcome, UserUpdate};
+pub use dynamo::{
+    CreateUserError, DomainPlan, LoginClaim, Store, TxWrite, UpdateOutcome, UserUpdate,
+};
 
 use crate::domain::{EnforcementLevel, FactorType, Role};
 use crate::policy::{RevocationMarkers, Subject};
@@ -67,7 +69,11 @@ pub struct UserRec {
 impl UserRec {
     /// View for the policy functions.
     pub fn subject(&self) -> Subject<'_> {
-        Subject { id: &self.id, domain: self.domain_id.as_deref(), roles: &self.roles }
+        Subject {
+            id: &self.id,
+            domain: self.domain_id.as_deref(),
+            roles: &self.roles,
+        }
     }
 
     /// Revocation markers (the domain's passed in).
@@ -153,7 +159,9 @@ pub struct TokenRec {
 impl TokenRec {
     /// Was the token obtained with a second factor?
     pub fn is_mfa(&self) -> bool {
-        self.methods.iter().any(|m| matches!(m.as_str(), "PASSCODE" | "OTPPASSCODE" | "BYPASS"))
+        self.methods
+            .iter()
+            .any(|m| matches!(m.as_str(), "PASSCODE" | "OTPPASSCODE" | "BYPASS"))
     }
 }
 
