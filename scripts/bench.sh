@@ -16,7 +16,7 @@ echo "==== release build (cargo build --release --bins) ===="
 cargo build --release --bins
 
 echo "==== size and cold start ===="
-python3 scripts/bench.py cold --bin-dir target/release --runs "${BENCH_RUNS:-20}"
+python3 scripts/bench.py cold --bin-dir "${CARGO_TARGET_DIR:-target}/release" --runs "${BENCH_RUNS:-20}"
 
 echo "==== warm latency on the local stack ===="
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-bench.XXXXXX")
