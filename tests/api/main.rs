@@ -15,3 +15,6 @@ mod helpers;
 
 mod core;
 mod phones;
+
+mod mfa_helpers;
+mod otp;
