@@ -590,6 +590,7 @@ async fn tokens_and_passwords_are_never_stored_in_plaintext() {
     let ua = api.new_user_admin().await;
     let sub = api.new_sub_user(&ua).await;
     let second_token = api.login_token(&sub.username, &sub.password).await;
+    api.assert_stored("sub-user username", &sub.username).await;
 
     for (what, secret) in [
         ("user-admin password", &ua.password),

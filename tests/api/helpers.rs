@@ -1053,6 +1053,17 @@ impl TestApi {
         }
     }
 
+    /// Asserts that `needle` does appear in the table: a positive control proving that a
+    /// scan sees the data (use a user id or username next to `assert_not_stored`).
+    pub async fn assert_stored(&self, what: &str, needle: &str) {
+        let dump = self.table_dump().await;
+        assert!(
+            dump.iter().any(|i| i.contains(needle)),
+            "{what} ({needle:?}) not found in table {}: is TABLE_NAME right?",
+            self.settings.table_name
+        );
+    }
+
     /// Asserts that the numeric code `code` appears nowhere in the table as a standalone run
     /// of digits (a substring check would hit timestamps and hex digests by chance).
     pub async fn assert_code_not_stored(&self, what: &str, code: &str) {

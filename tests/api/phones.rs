@@ -822,6 +822,7 @@ async fn neither_the_pin_nor_the_phone_number_is_stored_in_plaintext() {
     let (phone_id, phone) = with_phone(&api, &sub).await;
     let pin = api.request_pin(&sub, &phone_id, &phone).await;
 
+    api.assert_stored("phone id", &phone_id).await;
     // While the PIN is pending.
     api.assert_code_not_stored("pending phone PIN", &pin).await;
     api.assert_phone_not_stored(&phone).await;
