@@ -17,4 +17,5 @@ mod core;
 mod phones;
 
 mod mfa_helpers;
+mod mfa_settings;
 mod otp;
