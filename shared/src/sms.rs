@@ -25,12 +25,27 @@ impl SnsSender {
         Self { client, sender_id }
     }
 
-    /// Publishes `message` to `to` (E.164). Errors are SNS faults or throttling (→ 503).
+    /// Publishes `message` to `to` (E.164). Errors are SNS faults, throttling, or a number
+    /// that opted out of SMS (→ 503: the code could not be delivered).
+    ///
+    /// SNS accepts a publish to an opted-out number and silently drops it, which would leave
+    /// the user waiting for a code that never comes; asking first turns that into an answer.
     ///
     /// # Errors
-    /// Any SNS error.
+    /// Any SNS error, or an opted-out number.
     #[tracing::instrument(skip_all, fields(to = %to.masked()))]
     pub async fn send(&self, to: &PhoneNumber, message: &str) -> anyhow::Result<()> {
+        let opted_out = self
+            .client
+            .check_if_phone_number_is_opted_out()
+            .phone_number(to.e164())
+            .send()
+            .await
+            .context("sns opt-out check failed")?
+            .is_opted_out;
+        if opted_out {
+            anyhow::bail!("phone number opted out of sms");
+        }
         self.client
             .publish()
             .phone_number(to.e164())

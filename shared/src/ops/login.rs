@@ -1,7 +1,7 @@
 //! `POST /v2.0/tokens`: the password step, the OS-MF challenge and the passcode step (§2.16, §3).
 
 use super::access_json;
-use super::phones::{claim_sms, open_phone};
+use super::phones::{claim_sms, open_phone, send_claimed};
 use super::users::is_locked;
 use crate::app::App;
 use crate::crypto;
@@ -149,17 +149,14 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
             ApiError::Internal(anyhow::anyhow!("sms factor without a verified phone"))
         })?;
         let number = open_phone(app, &user.id, phone).await?;
-        claim_sms(app, user).await?;
+        let claim = claim_sms(app, user).await?;
         let passcode = crypto::random_digits(7);
         let minutes = app.config.session_ttl_secs.div_ceil(60);
         let message = format!(
             "Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes."
         );
         // Sent before the session is stored: a failed send leaves no passcode behind.
-        app.sms()?
-            .send(&number, &message)
-            .await
-            .map_err(ApiError::Unavailable)?;
+        send_claimed(app, claim, &number, &message).await?;
         passcode_hash = Some(crypto::hash_code(&passcode)?);
     }
     let session = SessionRec {

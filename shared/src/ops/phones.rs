@@ -51,7 +51,7 @@ fn phone_json(p: &PhoneRec, number: &PhoneNumber) -> Value {
 ///
 /// # Errors
 /// `413` with the seconds until a send can succeed; `503` on DynamoDB faults.
-pub async fn claim_sms(app: &App, user: &UserRec) -> Result<(), ApiError> {
+pub async fn claim_sms(app: &App, user: &UserRec) -> Result<SmsClaim, ApiError> {
     let c = &app.config;
     let now = app.now_ms() / 1000;
     let since_last = now.saturating_sub(user.sms_last);
@@ -83,11 +83,51 @@ pub async fn claim_sms(app: &App, user: &UserRec) -> Result<(), ApiError> {
         u.set("sms_count", AttributeValue::N("1".into()));
     }
     match app.store.update_user(&user.id, u).await? {
-        UpdateOutcome::Done(_) => Ok(()),
+        UpdateOutcome::Done(_) => Ok(SmsClaim {
+            at: now,
+            previous: user.clone(),
+        }),
         UpdateOutcome::ConditionFailed(_) => Err(ApiError::OverLimit {
             retry_after_secs: c.sms_min_interval_secs.max(1),
         }),
     }
+}
+
+/// A counted SMS send, to give back if the SMS could not be sent.
+#[derive(Debug)]
+pub struct SmsClaim {
+    at: u64,
+    previous: UserRec,
+}
+
+/// Sends an SMS under a claim; if SNS fails the claim is given back (best effort, and only if
+/// no other send happened since), so an SMS the user never received does not count.
+///
+/// # Errors
+/// `503` when SNS fails.
+pub async fn send_claimed(
+    app: &App,
+    claim: SmsClaim,
+    number: &PhoneNumber,
+    message: &str,
+) -> Result<(), ApiError> {
+    let Err(e) = app.sms()?.send(number, message).await else {
+        return Ok(());
+    };
+    let p = &claim.previous;
+    let mut u = UserUpdate::new();
+    u.cond_eq("sms_last", AttributeValue::N(claim.at.to_string()))
+        .set("sms_count", AttributeValue::N(p.sms_count.to_string()))
+        .set("sms_window", AttributeValue::N(p.sms_window.to_string()));
+    if p.sms_last == 0 {
+        u.remove("sms_last");
+    } else {
+        u.set("sms_last", AttributeValue::N(p.sms_last.to_string()));
+    }
+    if let Err(refund) = app.store.update_user(&p.id, u).await {
+        tracing::warn!(user_id = %p.id, error = ?refund, "sms claim not given back");
+    }
+    Err(ApiError::Unavailable(e))
 }
 
 /// `POST {MF}/mobile-phones` — rule A, scoped OK.
@@ -183,16 +223,13 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         ));
     }
     let number = open_phone(app, &target.id, phone).await?;
-    claim_sms(app, &target).await?;
+    let claim = claim_sms(app, &target).await?;
     let pin = crypto::random_digits(6);
     let minutes = app.config.pin_ttl_secs.div_ceil(60);
     let message = format!(
         "Your Rackspace phone verification code is {pin}. It expires in {minutes} minutes."
     );
-    app.sms()?
-        .send(&number, &message)
-        .await
-        .map_err(ApiError::Unavailable)?;
+    send_claimed(app, claim, &number, &message).await?;
     let now = app.now_ms() / 1000;
     let mut u = UserUpdate::new();
     u.cond_exists()
