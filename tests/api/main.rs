@@ -17,5 +17,6 @@ mod core;
 mod phones;
 
 mod mfa_helpers;
+mod mfa_login;
 mod mfa_settings;
 mod otp;
