@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's TEST command: every check CI runs, in the order CI runs them.
 #
-#   scripts/test.sh
+#   scripts/test.sh                  # everything (what CI runs)
+#   scripts/test.sh api              # only some stages: static unit template api
 #
 # setup -> rustfmt -> clippy -> unit tests (incl. the route-table consistency test) ->
 # template checks (cfn-lint, sam validate --lint; offline) -> build the API tests -> start the
@@ -15,37 +16,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+STAGES=" ${*:-static unit template api} "
+for stage in $STAGES; do
+  case $stage in static | unit | template | api) ;; *) echo "unknown stage: $stage (static unit template api)" >&2; exit 2 ;; esac
+done
+want() { [[ $STAGES == *" $1 "* ]]; }
+
 SECONDS=0
-section() { printf '\n==== %s [%dm%02ds] ====\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
-section "setup (scripts/setup.sh)"
-scripts/setup.sh
-export PATH="$ROOT/.venv/bin:$PATH"
-PY="$ROOT/.venv/bin/python"
-HELPER="$ROOT/scripts/local_aws.py"
-export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-
-section "format (cargo fmt --all --check)"
-cargo fmt --all --check
-
-section "lint (cargo clippy --workspace --all-targets -- -D warnings)"
-cargo clippy --workspace --all-targets -- -D warnings
-
-section "unit tests (cargo test: default members, includes shared/tests/route_consistency.rs)"
-cargo test
-
-section "template checks (cfn-lint, sam validate --lint)"
-# Both work offline: cfn-lint ships its resource specs, and `sam validate --lint` only lints.
-export SAM_CLI_TELEMETRY=0
-cfn-lint template.yaml
-AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
-
-section "build API tests (cargo test -p api-tests --no-run)"
-cargo test -p api-tests --no-run
-
-section "start local stack (scripts/run-local.sh on free ports)"
-STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-test.XXXXXX")
-RUN_LOG="$STACK_DIR/run-local.log"
+STACK_DIR=""
+RUN_LOG=""
 RUN_PID=""
 
 stop_stack() {
@@ -71,14 +51,15 @@ on_exit() {
   trap - EXIT INT TERM
   stop_stack
   if [ "$rc" != 0 ]; then
-    if [ -f "$RUN_LOG" ]; then
+    if [ -n "$RUN_LOG" ] && [ -f "$RUN_LOG" ]; then
       echo "---- last 80 lines of $RUN_LOG ----" >&2
       tail -n 80 "$RUN_LOG" >&2 || true
+      echo "(stack logs kept in $STACK_DIR)" >&2
     fi
-    echo "FAILED after $((SECONDS / 60))m$((SECONDS % 60))s (logs kept in $STACK_DIR)" >&2
-  elif [ "${KEEP_STACK_LOG:-0}" = 1 ]; then
+    echo "FAILED (exit $rc) after $((SECONDS / 60))m$((SECONDS % 60))s" >&2
+  elif [ -n "$STACK_DIR" ] && [ "${KEEP_STACK_LOG:-0}" = 1 ]; then
     echo "stack logs kept in $STACK_DIR"
-  else
+  elif [ -n "$STACK_DIR" ]; then
     rm -rf -- "$STACK_DIR"
   fi
   exit "$rc"
@@ -86,6 +67,48 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+section() { printf '\n==== %s [%dm%02ds] ====\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
+
+section "setup (scripts/setup.sh)"
+scripts/setup.sh
+export PATH="$ROOT/.venv/bin:$PATH"
+PY="$ROOT/.venv/bin/python"
+HELPER="$ROOT/scripts/local_aws.py"
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+if want static; then
+  section "format (cargo fmt --all --check)"
+  cargo fmt --all --check
+
+  section "lint (cargo clippy --workspace --all-targets -- -D warnings)"
+  cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+if want unit; then
+  section "unit tests (cargo test: default members, includes shared/tests/route_consistency.rs)"
+  cargo test
+fi
+
+if want template; then
+  section "template checks (cfn-lint, sam validate --lint)"
+  # Both work offline: cfn-lint ships its resource specs, and `sam validate --lint` only lints.
+  export SAM_CLI_TELEMETRY=0
+  cfn-lint template.yaml
+  AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
+fi
+
+if ! want api; then
+  section "all requested checks passed"
+  exit 0
+fi
+
+section "build API tests (cargo test -p api-tests --no-run)"
+cargo test -p api-tests --no-run
+
+section "start local stack (scripts/run-local.sh on free ports)"
+STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-test.XXXXXX")
+RUN_LOG="$STACK_DIR/run-local.log"
 
 # Never assume 5000/8000/9000 are free: ask the kernel for three free ports.
 read -r API_PORT DYNAMODB_PORT MOTO_PORT < <("$PY" "$HELPER" free-ports 3)

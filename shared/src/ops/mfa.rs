@@ -383,7 +383,11 @@ pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
                 if_exists: false,
             });
         }
-        for c in &bundle.bypass {
+        // Codes of the current set go in the transaction; older sets are already void (the
+        // user's `bypass_set` no longer names them) and expire by TTL. Keeps the transaction
+        // well under DynamoDB's 100-item limit.
+        let current = user.bypass_set.as_deref().unwrap_or("");
+        for c in bundle.bypass.iter().filter(|c| c.set_id == current) {
             writes.push(TxWrite::Delete {
                 pk: Store::user_key(&target.id).0,
                 sk: c.sk.clone(),
