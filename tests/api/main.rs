@@ -16,6 +16,8 @@ mod helpers;
 mod core;
 mod phones;
 
+mod bypass;
+mod enforcement;
 mod mfa_helpers;
 mod mfa_login;
 mod mfa_settings;
