@@ -73,7 +73,7 @@ async fn an_sms_login_is_challenged_then_completed_with_the_texted_passcode() {
 }
 
 #[tokio::test]
-async fn the_challenge_body_is_exact_and_a_wrong_password_gets_no_challenge() {
+async fn with_mfa_on_a_wrong_password_gets_401_and_neither_a_challenge_nor_an_sms() {
     let api = TestApi::new();
     let (_, mut sub) = owner(&api).await;
     let (_, phone) = enable_sms_mfa(&api, &mut sub).await;
