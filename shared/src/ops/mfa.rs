@@ -187,6 +187,10 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
             .set("level_since", n(now))
             .set("revoked_non_mfa", n(non_mfa));
     }
+    if !u.has_actions() {
+        // Only `unlock: false` (or `unlock: true` with `enabled: false`): nothing to change.
+        return Ok(Reply::empty(StatusCode::NO_CONTENT));
+    }
     if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, u).await? {
         // A device changed between the read and the write.
         return Err(NO_DEVICE);

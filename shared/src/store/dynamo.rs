@@ -103,6 +103,11 @@ impl UserUpdate {
         self.cond(format!("attribute_exists({nm})"))
     }
 
+    /// True when the update would change something (SET, REMOVE or ADD).
+    pub fn has_actions(&self) -> bool {
+        !(self.sets.is_empty() && self.removes.is_empty() && self.adds.is_empty())
+    }
+
     fn expression(&self) -> String {
         let mut parts = Vec::new();
         if !self.sets.is_empty() {
