@@ -44,6 +44,7 @@ die() { log "error: $*"; exit 1; }
 # Every service runs under `setsid`, so its pid is its process-group id. `cargo lambda watch`
 # puts each function in a group of its own, so on exit we also collect the whole process tree.
 LEADERS=()
+FG_PID=""
 STACK_DIR=""
 CREATED_STACK_DIR=0
 
@@ -57,14 +58,18 @@ tree() { # pid and all its descendants, parents first
 alive() { kill -0 "$1" 2>/dev/null; }
 
 stop_all() {
-  local leader pid pids=() i
+  local leader pid pids=() fg=() i
+  # A step still running in the foreground (a build, say): it is not in a group of its own.
+  if [ -n "$FG_PID" ] && alive "$FG_PID"; then fg=($(tree "$FG_PID")); fi
   for leader in "${LEADERS[@]}"; do
     alive "$leader" && pids+=($(tree "$leader"))
   done
+  pids+=("${fg[@]}")
   if [ ${#pids[@]} -gt 0 ]; then
     log "stopping ${#LEADERS[@]} services (${#pids[@]} processes)"
     # Polite first: cargo-lambda shuts its functions down on SIGTERM.
     for leader in "${LEADERS[@]}"; do kill -TERM -- -"$leader" 2>/dev/null || true; done
+    for pid in "${fg[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for ((i = 0; i < 50; i++)); do
       local left=0
       for pid in "${pids[@]}"; do alive "$pid" && left=1 && break; done
@@ -91,6 +96,15 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+run_fg() { # run a long step in the background and wait, so a signal reaches the traps at once
+  local rc=0
+  "$@" &
+  FG_PID=$!
+  wait "$FG_PID" || rc=$?
+  FG_PID=""
+  return "$rc"
+}
+
 start() { # start NAME LOGFILE CMD...: run CMD in its own session, remember its group
   local name=$1 logfile=$2
   shift 2
@@ -104,7 +118,7 @@ start() { # start NAME LOGFILE CMD...: run CMD in its own session, remember its 
 }
 
 # ---------------------------------------------------------------- 1. tools
-scripts/setup.sh
+run_fg scripts/setup.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 PY="$ROOT/.venv/bin/python"
 HELPER="$ROOT/scripts/local_aws.py"
@@ -145,13 +159,13 @@ MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 # Build the same selection `cargo lambda watch` later runs (`cargo run --bin <fn>` over the
 # default members), so every function starts on its first request without compiling.
 log "building all functions and the CLI (cargo build --bins)"
-cargo build --bins
+run_fg cargo build --bins
 
-"$PY" "$HELPER" wait "$DYNAMODB_ENDPOINT/" 120 || { tail -n 30 "$STACK_DIR/dynamodb.log" >&2; die "DynamoDB Local did not start"; }
-"$PY" "$HELPER" wait "$MOTO_URL/moto-api/" 120 || { tail -n 30 "$STACK_DIR/moto.log" >&2; die "moto did not start"; }
+run_fg "$PY" "$HELPER" wait "$DYNAMODB_ENDPOINT/" 120 || { tail -n 30 "$STACK_DIR/dynamodb.log" >&2; die "DynamoDB Local did not start"; }
+run_fg "$PY" "$HELPER" wait "$MOTO_URL/moto-api/" 120 || { tail -n 30 "$STACK_DIR/moto.log" >&2; die "moto did not start"; }
 
 # ---------------------------------------------------------------- 4. table, key, admin
-"$PY" "$HELPER" create-table "$DYNAMODB_ENDPOINT" "$TABLE_NAME"
+run_fg "$PY" "$HELPER" create-table "$DYNAMODB_ENDPOINT" "$TABLE_NAME"
 log "table $TABLE_NAME ready"
 KEY_LINES=$("$PY" "$HELPER" create-key "$MOTO_URL")
 KMS_KEY_ID=$(printf '%s\n' "$KEY_LINES" | sed -n 's/^KMS_KEY_ID=//p')
@@ -192,7 +206,7 @@ aws_env() {
 }
 
 log "seeding service-admin '$ADMIN_USERNAME'"
-ADMIN_PASSWORD="$ADMIN_PASSWORD" aws_env cargo run -q --bin identity-manage -- bootstrap --username "$ADMIN_USERNAME"
+ADMIN_PASSWORD="$ADMIN_PASSWORD" run_fg aws_env cargo run -q --bin identity-manage -- bootstrap --username "$ADMIN_USERNAME"
 
 # ---------------------------------------------------------------- 5. the API
 WATCH_ARGS=(--invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$ENV_FILE"
@@ -204,7 +218,7 @@ start "cargo lambda watch on 127.0.0.1:$API_PORT" - \
 WATCH_PID=${LEADERS[-1]}
 
 API_URL="http://127.0.0.1:$API_PORT"
-"$PY" "$HELPER" wait-api "$API_URL" "$WATCH_PID" 600 || die "the API did not come up"
+run_fg "$PY" "$HELPER" wait-api "$API_URL" "$WATCH_PID" 600 || die "the API did not come up"
 
 echo "API ready at $API_URL"
 echo "Admin username: $ADMIN_USERNAME"
