@@ -2,6 +2,7 @@
 
 use crate::domain::PhoneNumber;
 use anyhow::Context;
+use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 /// Sends SMS via SNS.
@@ -17,6 +18,11 @@ fn attr(v: &str) -> anyhow::Result<MessageAttributeValue> {
         .string_value(v)
         .build()
         .context("sns attribute")
+}
+
+/// SNS error messages may quote the phone number: keep only the error code for the logs.
+fn redacted<E: ProvideErrorMetadata>(what: &str, e: &E) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {}", e.code().unwrap_or("no error code"))
 }
 
 impl SnsSender {
@@ -41,7 +47,7 @@ impl SnsSender {
             .phone_number(to.e164())
             .send()
             .await
-            .context("sns opt-out check failed")?
+            .map_err(|e| redacted("sns opt-out check failed", &e))?
             .is_opted_out;
         if opted_out {
             anyhow::bail!("phone number opted out of sms");
@@ -54,7 +60,7 @@ impl SnsSender {
             .message_attributes("AWS.SNS.SMS.SenderID", attr(&self.sender_id)?)
             .send()
             .await
-            .context("sns publish failed")?;
+            .map_err(|e| redacted("sns publish failed", &e))?;
         tracing::info!("sms sent");
         Ok(())
     }
