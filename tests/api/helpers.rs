@@ -89,6 +89,8 @@ pub struct Settings {
     pub session_ttl_secs: u64,
     /// MFA lockout duration (`LOCKOUT_SECONDS`).
     pub lockout_secs: u64,
+    /// Consecutive failures after which the lock no longer expires (`LOCKOUT_CAP`).
+    pub lockout_cap: u64,
     /// OTP-device verification lock (`OTP_VERIFY_LOCK_SECONDS`).
     pub otp_verify_lock_secs: u64,
     /// Level of newly created domains (`NEW_DOMAIN_ENFORCEMENT_LEVEL`).
@@ -135,6 +137,7 @@ impl Settings {
             pin_ttl_secs: env_secs("PIN_TTL_SECONDS", 20),
             session_ttl_secs: env_secs("SESSION_TTL_SECONDS", 60),
             lockout_secs: env_secs("LOCKOUT_SECONDS", 6),
+            lockout_cap: env_secs("LOCKOUT_CAP", 5),
             otp_verify_lock_secs: env_secs("OTP_VERIFY_LOCK_SECONDS", 6),
             new_domain_level: env_or("NEW_DOMAIN_ENFORCEMENT_LEVEL", "OPTIONAL"),
             token_ttl_secs: env_secs("TOKEN_TTL_SECONDS", 86_400),

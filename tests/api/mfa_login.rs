@@ -356,6 +356,52 @@ async fn a_lock_expires_after_lockout_seconds() {
     assert_eq!(authenticated_by(&ok), ["OTPPASSCODE", "PASSWORD"]);
 }
 
+#[tokio::test]
+async fn at_the_failure_cap_the_lock_no_longer_expires_by_itself() {
+    // The count survives lock expiry; at LOCKOUT_CAP (5 in the test stack, 100 by default)
+    // only an admin unlock ends the lock (contract §3.4).
+    let api = TestApi::new();
+    let cap = api.settings.lockout_cap;
+    assert!(
+        (4..=10).contains(&cap),
+        "run the stack with a small LOCKOUT_CAP (got {cap})"
+    );
+    let (ua, mut sub) = owner(&api).await;
+    let d1 = enable_otp_mfa(&api, &mut sub).await;
+    let d2 = add_verified_otp(&api, &sub).await;
+    let session = otp_challenge(&api, &sub).await;
+    for _ in 0..3 {
+        api.login_passcode(&session, &wrong_totp(&d1.secret))
+            .await
+            .expect_status(401);
+    }
+    for _ in 3..cap {
+        crate::helpers::sleep_secs(api.settings.lockout_secs).await;
+        let s = otp_challenge(&api, &sub).await;
+        api.login_passcode(&s, &wrong_totp(&d1.secret))
+            .await
+            .expect_error_message(401, "unauthorized", INVALID_PASSCODE);
+        // One failure after an expired lock locks again at once: the count was not reset.
+        api.login(&sub.username, &sub.password)
+            .await
+            .expect_error_message(403, "forbidden", LOCKED);
+    }
+
+    crate::helpers::sleep_secs(api.settings.lockout_secs + 1).await;
+    api.login(&sub.username, &sub.password)
+        .await
+        .expect_error_message(403, "forbidden", LOCKED);
+
+    put_mfa(&api, &ua.token, &sub.id, json!({"unlock": true}))
+        .await
+        .expect_status(204);
+    let s2 = otp_challenge(&api, &sub).await;
+    let ok = api
+        .login_passcode(&s2, &code_of_any(&[&d1, &d2]).await)
+        .await;
+    assert_eq!(authenticated_by(&ok), ["OTPPASSCODE", "PASSWORD"]);
+}
+
 // ------------------------------------------------------------------------------------------
 // SETUP-MFA scoped token
 
