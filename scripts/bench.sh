@@ -41,8 +41,7 @@ for _ in $(seq 1 3000); do
   kill -0 "$RUN_PID" 2>/dev/null || { tail -n 40 "$STACK_DIR/run.log" >&2; echo "stack failed" >&2; exit 1; }
   sleep 0.5
 done
-MODE=debug
-grep -q -- '--release' "$STACK_DIR/run.log" 2>/dev/null && MODE=release
+MODE=release
 python3 scripts/bench.py warm --api "http://127.0.0.1:$API_PORT" --user admin --password "$ADMIN_PASSWORD" \
   --n "${BENCH_N:-200}" --mfa-users "${BENCH_MFA_USERS:-30}" --mode "$MODE"
 

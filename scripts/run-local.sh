@@ -15,6 +15,7 @@
 #                                                     password is generated and printed if unset)
 #   LOCAL_RELOAD=1          0: don't rebuild/restart functions when sources change (--ignore-changes)
 #   LAMBDA_CONCURRENCY=2    instances per function `cargo lambda watch` may start
+#   LOCAL_RELEASE=0         1: build and serve release binaries (benchmarks)
 #   LOCAL_STACK_DIR=<tmp>   where the DynamoDB Local / moto logs and the function env file go
 #   Function config, passed through when set: SMS_SENDER_ID, SMS_MIN_INTERVAL_SECONDS,
 #   SMS_HOURLY_LIMIT, PIN_TTL_SECONDS, SESSION_TTL_SECONDS, LOCKOUT_THRESHOLD, LOCKOUT_SECONDS,
@@ -31,6 +32,9 @@ MOTO_PORT=${MOTO_PORT:-5000}
 TABLE_NAME=${TABLE_NAME:-identity}
 ADMIN_USERNAME=${ADMIN_USERNAME:-admin}
 LOCAL_RELOAD=${LOCAL_RELOAD:-1}
+LOCAL_RELEASE=${LOCAL_RELEASE:-0}
+CARGO_PROFILE_ARGS=()
+[ "$LOCAL_RELEASE" = 1 ] && CARGO_PROFILE_ARGS=(--release)
 LAMBDA_CONCURRENCY=${LAMBDA_CONCURRENCY:-2}
 PASSTHROUGH_VARS=(SMS_SENDER_ID SMS_MIN_INTERVAL_SECONDS SMS_HOURLY_LIMIT PIN_TTL_SECONDS
   SESSION_TTL_SECONDS LOCKOUT_THRESHOLD LOCKOUT_SECONDS LOCKOUT_CAP TOKEN_TTL_SECONDS
@@ -158,8 +162,8 @@ MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 # ---------------------------------------------------------------- 3. build (while they boot)
 # Build the same selection `cargo lambda watch` later runs (`cargo run --bin <fn>` over the
 # default members), so every function starts on its first request without compiling.
-log "building all functions and the CLI (cargo build --bins)"
-run_fg cargo build --bins
+log "building all functions and the CLI (cargo build ${CARGO_PROFILE_ARGS[*]:-} --bins)"
+run_fg cargo build "${CARGO_PROFILE_ARGS[@]}" --bins
 
 run_fg "$PY" "$HELPER" wait "$DYNAMODB_ENDPOINT/" 120 || { tail -n 30 "$STACK_DIR/dynamodb.log" >&2; die "DynamoDB Local did not start"; }
 run_fg "$PY" "$HELPER" wait "$MOTO_URL/moto-api/" 120 || { tail -n 30 "$STACK_DIR/moto.log" >&2; die "moto did not start"; }
@@ -206,12 +210,13 @@ aws_env() {
 }
 
 log "seeding service-admin '$ADMIN_USERNAME'"
-ADMIN_PASSWORD="$ADMIN_PASSWORD" run_fg aws_env cargo run -q --bin identity-manage -- bootstrap --username "$ADMIN_USERNAME"
+ADMIN_PASSWORD="$ADMIN_PASSWORD" run_fg aws_env cargo run -q "${CARGO_PROFILE_ARGS[@]}" --bin identity-manage -- bootstrap --username "$ADMIN_USERNAME"
 
 # ---------------------------------------------------------------- 5. the API
 WATCH_ARGS=(--invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$ENV_FILE"
   --concurrency "$LAMBDA_CONCURRENCY" --disable-cors)
 [ "$LOCAL_RELOAD" = 0 ] && WATCH_ARGS+=(--ignore-changes)
+[ "$LOCAL_RELEASE" = 1 ] && WATCH_ARGS+=(--release)
 # Same AWS env as the functions, so nothing from the caller's shell reaches them either.
 start "cargo lambda watch on 127.0.0.1:$API_PORT" - \
   env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL cargo lambda watch "${WATCH_ARGS[@]}"
