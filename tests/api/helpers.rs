@@ -1067,10 +1067,11 @@ impl TestApi {
         );
     }
 
-    /// Asserts that the numeric code `code` appears nowhere in the table as a standalone run
-    /// of digits (a substring check would hit timestamps and hex digests by chance).
+    /// Asserts that the numeric code `code` appears nowhere in the table as a standalone word:
+    /// a run of letters and digits equal to the code. A plain substring or digit-run check
+    /// would hit timestamps and hex digests (`…b3e781640a36…`) by chance.
     pub async fn assert_code_not_stored(&self, what: &str, code: &str) {
-        let re = regex::Regex::new(r"\d+").expect("regex");
+        let re = regex::Regex::new(r"[0-9A-Za-z]+").expect("regex");
         let dump = self.table_dump().await;
         for item in &dump {
             if re.find_iter(item).any(|m| m.as_str() == code) {
