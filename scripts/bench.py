@@ -23,7 +23,7 @@ OUT = os.path.join(ROOT, "target", "bench")
 def routes():
     src = open(os.path.join(ROOT, "shared", "src", "routes.rs")).read()
     table = {}
-    for m, p, op in re.findall(r'route!\("(\w+)", "([^"]+)", "([\w-]+)"\)', src):
+    for m, p, op in re.findall(r'route!\(\s*"(\w+)",\s*"([^"]+)",\s*"([\w-]+)",?\s*\)', src):
         table.setdefault(op, (m, p))
     table["fallback"] = ("GET", "/v2.0/nowhere")
     return table
@@ -185,8 +185,11 @@ def warm(args):
     api = Api(args.api)
     rnd = os.urandom(4).hex()
 
-    def login(user, pw):
-        s, _, b, _ = api.call("POST", "/v2.0/tokens", {"auth": {"passwordCredentials": {"username": user, "password": pw}}})
+    def login(user, pw, scope=None):
+        auth = {"passwordCredentials": {"username": user, "password": pw}}
+        if scope:
+            auth["RAX-AUTH:scope"] = scope
+        s, _, b, _ = api.call("POST", "/v2.0/tokens", {"auth": auth})
         assert s == 200, (s, b)
         return b["access"]["token"]["id"], b["access"]["user"]["id"]
 
@@ -232,7 +235,8 @@ def warm(args):
         s, _, b, _ = api.call("POST", "/v2.0/users", {"user": {"username": name, "email": "b@example.com",
                                                               "OS-KSADM:password": "Bench12345"}}, ua_tok)
         uid = b["user"]["id"]
-        t, _ = login(name, "Bench12345")
+        # New domains are RACKSPACE_MANDATED: the user sets MFA up with a SETUP-MFA token.
+        t, _ = login(name, "Bench12345", scope="SETUP-MFA")
         s, _, b, _ = api.call("POST", f"/v2.0/users/{uid}/RAX-AUTH/multi-factor/otp-devices",
                               {"RAX-AUTH:otpDevice": {"name": "bench"}}, t)
         secret = re.search(r"secret=([A-Z2-7]+)", b["RAX-AUTH:otpDevice"]["keyUri"]).group(1)
