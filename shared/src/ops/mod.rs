@@ -131,6 +131,35 @@ pub async fn authorize_target(
     Ok((caller, target))
 }
 
+/// The caller's authority over the path's user (contract §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Rule A: self or the role hierarchy.
+    A,
+    /// Rule S: self only.
+    S,
+}
+
+/// Resolves the caller and the user of the path's `{userId}`, then applies `rule` — the
+/// opening of every per-user operation, in the contract's check order.
+///
+/// # Errors
+/// `401`, `403`, `404`, `503`.
+pub async fn path_user(
+    app: &App,
+    ctx: &Ctx,
+    scope: Scope,
+    rule: Rule,
+) -> Result<(Caller, UserRec), ApiError> {
+    let (caller, target) = authorize_target(app, ctx, ctx.param("userId"), scope).await?;
+    let (c, t) = (caller.user.subject(), target.subject());
+    require(match rule {
+        Rule::A => policy::can_manage(&c, &t),
+        Rule::S => policy::is_self(&c, &t),
+    })?;
+    Ok((caller, target))
+}
+
 /// Applies a rule, mapping a refusal to `403`.
 ///
 /// # Errors

@@ -1,11 +1,10 @@
 //! OTP devices (§2.7–2.11): add (otpauth URI + QR code), verify, get, list, delete.
 
-use super::{Scope, authorize_target, mf_path, require};
+use super::{Rule, Scope, mf_path, path_user};
 use crate::app::App;
 use crate::crypto;
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply, object, str_field};
-use crate::policy;
 use crate::store::dynamo::TxWrite;
 use crate::store::{DeviceRec, Store, UpdateOutcome, UserUpdate};
 use crate::totp::{self, Seed};
@@ -40,12 +39,7 @@ fn device_json(d: &DeviceRec) -> Value {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let body = ctx.json()?;
     let d = object(
         &body,
@@ -140,12 +134,7 @@ async fn reserve_attempt(app: &App, d: &DeviceRec) -> Result<bool, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let body = ctx.json()?;
     let v = object(
         &body,
@@ -209,12 +198,7 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let device = app
         .store
         .get_device(&target.id, ctx.param("otpDeviceId"))
@@ -231,12 +215,7 @@ pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let devices: Vec<Value> = if target.otp_count == 0 {
         Vec::new()
     } else {
@@ -262,12 +241,7 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let device = app
         .store
         .get_device(&target.id, ctx.param("otpDeviceId"))

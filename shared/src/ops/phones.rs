@@ -1,12 +1,11 @@
 //! SMS phone factor (§2.1–2.6): add, send code, verify, get, list, delete.
 
-use super::{Scope, authorize_target, mf_path, require};
+use super::{Rule, Scope, mf_path, path_user};
 use crate::app::App;
 use crate::crypto;
 use crate::domain::{FactorType, PhoneNumber};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply, object, str_field};
-use crate::policy;
 use crate::store::{PhoneRec, UpdateOutcome, UserRec, UserUpdate};
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::{StatusCode, header};
@@ -135,12 +134,7 @@ pub async fn send_claimed(
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let body = ctx.json()?;
     let p = object(
         &body,
@@ -213,9 +207,7 @@ fn user_phone<'a>(user: &'a UserRec, phone_id: &str) -> Result<&'a PhoneRec, Api
 /// # Errors
 /// 400, 401, 403, 404, 413, 503.
 pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::is_self(&caller.user.subject(), &target.subject()))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
     let phone = user_phone(&target, ctx.param("phoneId"))?;
     if phone.verified {
         return Err(ApiError::BadRequest(
@@ -258,9 +250,7 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::is_self(&caller.user.subject(), &target.subject()))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
     let body = ctx.json()?;
     let v = object(
         &body,
@@ -307,12 +297,7 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let phone = user_phone(&target, ctx.param("phoneId"))?;
     let number = open_phone(app, &target.id, phone).await?;
     Ok(Reply::json(
@@ -326,12 +311,7 @@ pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let mut phones = Vec::new();
     if let Some(phone) = &target.phone {
         let number = open_phone(app, &target.id, phone).await?;
@@ -348,9 +328,7 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::is_self(&caller.user.subject(), &target.subject()))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
     let phone = match ctx.params.iter().find(|(k, _)| *k == "phoneId") {
         Some((_, id)) => user_phone(&target, id)?,
         None => target.phone.as_ref().ok_or(NO_PHONE)?,

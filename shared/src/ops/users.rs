@@ -1,6 +1,6 @@
 //! Identity core: create-user, get-user, get-domain, add-role-to-user (§2.17).
 
-use super::{Scope, authorize, authorize_target, require};
+use super::{Rule, Scope, authorize, authorize_target, path_user, require};
 use crate::app::App;
 use crate::crypto;
 use crate::domain::{EnforcementLevel, Password, Role, Username, parse_email};
@@ -178,12 +178,7 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn get_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::ScopedOk).await?;
-    require(policy::can_manage(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let locked = is_locked(app, &target);
     Ok(Reply::json(
         StatusCode::OK,
