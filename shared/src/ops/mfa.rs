@@ -1,6 +1,6 @@
 //! MFA settings (§2.12), bypass codes (§2.13), domain enforcement (§2.14) and delete-mfa (§2.15).
 
-use super::{Scope, authorize, authorize_target, require};
+use super::{Rule, Scope, authorize, authorize_target, path_user, require};
 use crate::app::App;
 use crate::crypto;
 use crate::domain::{
@@ -9,7 +9,9 @@ use crate::domain::{
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply, bool_field, field_ci, object, str_field};
 use crate::policy;
-use crate::store::{BypassRec, Store, TxWrite, UpdateOutcome, UserRec, UserUpdate};
+use crate::store::{
+    BypassRec, PHONE_ATTRS, PIN_ATTRS, Store, TxWrite, UpdateOutcome, UserRec, UserUpdate,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
@@ -204,12 +206,8 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
-    let c = caller.user.subject();
-    let t = target.subject();
-    require(policy::can_manage_limited(&c, &t))?;
-    let on_self = c.id == t.id;
+    let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
+    let on_self = caller.user.id == target.id;
     let body = ctx.json_opt()?;
     let spec = match &body {
         None => None,
@@ -341,12 +339,7 @@ pub async fn update_domain_enforcement(app: &'static App, ctx: Ctx) -> Result<Re
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, target) =
-        authorize_target(app, &ctx, ctx.param("userId"), Scope::FullOnly).await?;
-    require(policy::can_manage_limited(
-        &caller.user.subject(),
-        &target.subject(),
-    ))?;
+    let (_, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
     // Retry if a device is added between the read and the write (the count guards it).
     for _ in 0..3 {
         let bundle = app.store.get_bundle(&target.id).await?;
@@ -359,20 +352,9 @@ pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
             .set("otp_count", n(0))
             .set("otp_verified", n(0))
             .add("mfa_epoch", 1);
-        for a in [
-            "factor",
-            "bypass_set",
-            "phone_id",
-            "phone_sealed",
-            "phone_hint",
-            "phone_verified",
-            "pin_id",
-            "pin_hash",
-            "pin_expires",
-            "pin_tries",
-        ] {
-            u.remove(a);
-        }
+        u.remove_all(&["factor", "bypass_set"])
+            .remove_all(PHONE_ATTRS)
+            .remove_all(PIN_ATTRS);
         let (upk, usk) = Store::user_key(&target.id);
         let mut writes = vec![TxWrite::Update {
             pk: upk,

@@ -138,6 +138,8 @@ pub enum Rule {
     A,
     /// Rule S: self only.
     S,
+    /// Rule L: rule A plus user-manage-limited over its domain's sub-users.
+    L,
 }
 
 /// Resolves the caller and the user of the path's `{userId}`, then applies `rule` — the
@@ -156,6 +158,7 @@ pub async fn path_user(
     require(match rule {
         Rule::A => policy::can_manage(&c, &t),
         Rule::S => policy::is_self(&c, &t),
+        Rule::L => policy::can_manage_limited(&c, &t),
     })?;
     Ok((caller, target))
 }

@@ -6,7 +6,7 @@ use crate::crypto;
 use crate::domain::{FactorType, PhoneNumber};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply, object, str_field};
-use crate::store::{PhoneRec, UpdateOutcome, UserRec, UserUpdate};
+use crate::store::{PHONE_ATTRS, PIN_ATTRS, PhoneRec, UpdateOutcome, UserRec, UserUpdate};
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::{StatusCode, header};
 use serde_json::{Value, json};
@@ -162,9 +162,7 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         .set("phone_sealed", AttributeValue::S(sealed))
         .set("phone_hint", AttributeValue::S(number.masked()))
         .set("phone_verified", AttributeValue::Bool(false));
-    for a in ["pin_id", "pin_hash", "pin_expires", "pin_tries"] {
-        u.remove(a);
-    }
+    u.remove_all(PIN_ATTRS);
     if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, u).await? {
         return Err(ApiError::BadRequest(
             "The user already has a mobile phone. Only one phone is allowed.",
@@ -282,9 +280,7 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let mut done = UserUpdate::new();
     done.cond_eq("pin_id", AttributeValue::S(pin.id.clone()))
         .set("phone_verified", AttributeValue::Bool(true));
-    for a in ["pin_id", "pin_hash", "pin_expires", "pin_tries"] {
-        done.remove(a);
-    }
+    done.remove_all(PIN_ATTRS);
     if let UpdateOutcome::ConditionFailed(_) = app.store.update_user(&target.id, done).await? {
         return Err(errs::BAD_PIN);
     }
@@ -347,18 +343,7 @@ pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     );
     u.cond_eq("phone_id", AttributeValue::S(phone.id.clone()))
         .cond(format!("NOT ({en} = {t} AND {fa} = {sms})"));
-    for a in [
-        "phone_id",
-        "phone_sealed",
-        "phone_hint",
-        "phone_verified",
-        "pin_id",
-        "pin_hash",
-        "pin_expires",
-        "pin_tries",
-    ] {
-        u.remove(a);
-    }
+    u.remove_all(PHONE_ATTRS).remove_all(PIN_ATTRS);
     if let UpdateOutcome::ConditionFailed(old) = app.store.update_user(&target.id, u).await? {
         let still_there = old.as_ref().and_then(|i| i.get("phone_id")).is_some();
         return Err(if still_there { IN_USE } else { NO_PHONE });

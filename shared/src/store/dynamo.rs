@@ -77,6 +77,14 @@ impl UserUpdate {
         self
     }
 
+    /// `REMOVE` each of `attrs`.
+    pub fn remove_all(&mut self, attrs: &[&str]) -> &mut Self {
+        for a in attrs {
+            self.remove(a);
+        }
+        self
+    }
+
     /// `ADD attr delta` (atomic counter).
     pub fn add(&mut self, attr: &str, delta: i64) -> &mut Self {
         let nm = self.name(attr);

@@ -11,6 +11,11 @@ pub use dynamo::{
 use crate::domain::{EnforcementLevel, FactorType, Role};
 use crate::policy::{RevocationMarkers, Subject};
 
+/// Attributes of the user item that hold the phone.
+pub const PHONE_ATTRS: &[&str] = &["phone_id", "phone_sealed", "phone_hint", "phone_verified"];
+/// Attributes of the user item that hold a pending verification PIN.
+pub const PIN_ATTRS: &[&str] = &["pin_id", "pin_hash", "pin_expires", "pin_tries"];
+
 /// A user and its per-user MFA state (one item).
 #[derive(Debug, Clone, Default)]
 pub struct UserRec {
