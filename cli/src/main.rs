@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use shared::clock::{Clock, SystemClock};
 use shared::crypto;
 use shared::domain::{EnforcementLevel, Password, Role, Username, parse_email};
-use shared::store::{CreateUserError, DomainPlan, Store, UserRec};
+use shared::store::{CreateRefusal, DomainPlan, Store, UserRec};
 
 fn usage() -> anyhow::Error {
     anyhow::anyhow!(
@@ -66,8 +66,9 @@ async fn main() -> anyhow::Result<()> {
         ..UserRec::default()
     };
     match store
-        .create_user(&user, &username.key(), DomainPlan::None)
+        .create_user(&user, &username.key(), &DomainPlan::None)
         .await
+        .context("bootstrap failed")?
     {
         Ok(()) => {
             println!(
@@ -79,11 +80,10 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Err(CreateUserError::Duplicate) => {
+        Err(CreateRefusal::Duplicate) => {
             println!("'{}' already exists; nothing changed", user.username);
             Ok(())
         }
-        Err(CreateUserError::Api(e)) => bail!("bootstrap failed: {e:?}"),
         Err(other) => bail!("bootstrap failed: {other:?}"),
     }
 }

@@ -54,26 +54,38 @@ impl App {
     ) -> Result<&'static App, lambda_http::Error> {
         let config = Config::from_env()?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let app = Self::new(operation, config, &aws, needs, Box::new(SystemClock));
+        // One App per process, alive until the process ends.
+        Ok(Box::leak(Box::new(app)))
+    }
+
+    /// An application over given configuration, AWS settings and clock (what `init` builds
+    /// from the environment; tests pass their own clock).
+    pub fn new(
+        operation: &'static str,
+        config: Config,
+        aws: &aws_config::SdkConfig,
+        needs: Needs,
+        clock: Box<dyn Clock>,
+    ) -> Self {
         let store = Store::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+            aws_sdk_dynamodb::Client::new(aws),
             config.table_name.clone(),
         );
         let sms = needs
             .sms
-            .then(|| SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms_sender_id.clone()));
+            .then(|| SnsSender::new(aws_sdk_sns::Client::new(aws), config.sms_sender_id.clone()));
         let sealer = needs
             .seal
-            .then(|| Sealer::new(aws_sdk_kms::Client::new(&aws), config.seed_keys.clone()));
-        let app = App {
+            .then(|| Sealer::new(aws_sdk_kms::Client::new(aws), config.seed_keys.clone()));
+        App {
             operation,
             config,
             store,
             sms,
             sealer,
-            clock: Box::new(SystemClock),
-        };
-        // One App per process, alive until the process ends.
-        Ok(Box::leak(Box::new(app)))
+            clock,
+        }
     }
 
     /// Serves one request with `op`.

@@ -33,3 +33,26 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock that tests move by hand; clones share the same instant.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl ManualClock {
+    /// A clock showing `ms`.
+    pub fn at(ms: u64) -> Self {
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(ms)))
+    }
+
+    /// Moves the clock forward by `secs` seconds.
+    pub fn advance_secs(&self, secs: u64) {
+        self.0
+            .fetch_add(secs * 1000, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -100,6 +100,17 @@ impl ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    /// The one mapping of store failures: a refused request is a bug here (500); a conflict,
+    /// a throttle or an outage is a fault there (503, retry later).
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Rejected(cause) => Self::Internal(cause),
+            other => Self::Unavailable(anyhow::Error::new(other)),
+        }
+    }
+}
+
 /// Shorthands for common errors.
 pub mod errs {
     use super::ApiError;

@@ -5,6 +5,8 @@ use crate::error::ApiError;
 use crate::routes::{self, Match};
 use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 /// A parsed request, owned, handed to an operation.
@@ -49,6 +51,17 @@ impl Reply {
             status,
             body: None,
             headers: Vec::new(),
+        }
+    }
+
+    /// A reply with a typed JSON body.
+    pub fn body<T: Serialize>(status: StatusCode, body: &T) -> Self {
+        match serde_json::to_value(body) {
+            Ok(v) => Self::json(status, v),
+            Err(_) => Self::json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error_body(&ApiError::Internal(anyhow::anyhow!("response"))),
+            ),
         }
     }
 
@@ -114,6 +127,19 @@ impl Ctx {
             .unwrap_or("")
     }
 
+    /// A path parameter that only some of the operation's routes have.
+    pub fn param_opt(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The absolute URL of `path` on this API, for `Location` headers.
+    pub fn location(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -141,20 +167,31 @@ impl Ctx {
         })
     }
 
-    /// The body as a JSON object (required).
+    /// The body as the operation's request type (required).
     ///
     /// # Errors
-    /// `415` when not JSON, `400` when malformed or not an object.
-    pub fn json(&self) -> Result<Map<String, Value>, ApiError> {
-        self.json_opt()?
+    /// `415` when not JSON, `400` when missing, malformed or not an object.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        self.body_opt()?
             .ok_or(ApiError::BadRequest("A JSON request body is required."))
     }
 
-    /// The body as a JSON object, or `None` when there is no body.
+    /// The body as the operation's request type, or `None` when there is no body.
     ///
     /// # Errors
     /// `415` when not JSON, `400` when malformed or not an object.
-    pub fn json_opt(&self) -> Result<Option<Map<String, Value>>, ApiError> {
+    pub fn body_opt<T: DeserializeOwned>(&self) -> Result<Option<T>, ApiError> {
+        let Some(m) = self.json_object()? else {
+            return Ok(None);
+        };
+        // Request types are made of `wire::Field`s, which accept anything: this fails only
+        // for a type that demands a field.
+        T::deserialize(Value::Object(m))
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest("Malformed JSON request body."))
+    }
+
+    fn json_object(&self) -> Result<Option<Map<String, Value>>, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             if self.header("content-type").is_some() && !self.is_json() {
                 return Err(ApiError::BadMediaType);
@@ -198,81 +235,6 @@ fn derive_base(headers: &HeaderMap, raw_path: &str) -> String {
     format!("{proto}://{host}{prefix}")
 }
 
-/// The JSON object under `key`.
-///
-/// # Errors
-/// `400` naming the missing wrapper.
-pub fn object<'a>(
-    body: &'a Map<String, Value>,
-    key: &str,
-    missing: &'static str,
-) -> Result<&'a Map<String, Value>, ApiError> {
-    match body.get(key) {
-        Some(Value::Object(m)) => Ok(m),
-        _ => Err(ApiError::BadRequest(missing)),
-    }
-}
-
-/// A string field; `Ok(None)` when absent or null.
-///
-/// # Errors
-/// `400` when present but not a string.
-pub fn str_field<'a>(
-    m: &'a Map<String, Value>,
-    key: &str,
-    bad: &'static str,
-) -> Result<Option<&'a str>, ApiError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(ApiError::BadRequest(bad)),
-    }
-}
-
-/// A boolean field, accepting `true`/`false` and `"true"`/`"false"` (§1 leniency).
-///
-/// # Errors
-/// `400` for anything else.
-pub fn bool_field(
-    m: &Map<String, Value>,
-    key: &str,
-    bad: &'static str,
-) -> Result<Option<bool>, ApiError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(_) => Err(ApiError::BadRequest(bad)),
-    }
-}
-
-/// An integer field, accepting a number or a decimal string (§1 leniency).
-///
-/// # Errors
-/// `400` for anything else.
-pub fn int_field(
-    m: &Map<String, Value>,
-    key: &str,
-    bad: &'static str,
-) -> Result<Option<i64>, ApiError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(ApiError::BadRequest(bad)),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::BadRequest(bad)),
-        Some(_) => Err(ApiError::BadRequest(bad)),
-    }
-}
-
-/// A field looked up case-insensitively (for keys the docs spell several ways).
-pub fn field_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
-    m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))
-}
-
 /// The contract's error body.
 pub fn error_body(e: &ApiError) -> Value {
     json!({ e.key(): { "code": e.status().as_u16(), "message": e.public_message() } })
@@ -295,9 +257,12 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
                 ),
             }
             let mut r = Reply::json(e.status(), error_body(&e));
-            if let ApiError::OverLimit { retry_after_secs } = e {
-                r.headers
-                    .push((header::RETRY_AFTER, retry_after_secs.max(1).to_string()));
+            match e {
+                ApiError::OverLimit { retry_after_secs } => r
+                    .headers
+                    .push((header::RETRY_AFTER, retry_after_secs.max(1).to_string())),
+                ApiError::Unavailable(_) => r.headers.push((header::RETRY_AFTER, "1".into())),
+                _ => {}
             }
             r
         }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -17,10 +18,12 @@ pub mod ops;
 pub mod policy;
 pub mod routes;
 pub mod seal;
+pub mod services;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod totp;
+pub mod wire;
 
 pub use app::App;
 pub use clock::{Clock, SystemClock};

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 use lambda_http::request::from_str;
 use shared::http::Ctx;
+use shared::wire::requests::VerifyRequest;
 
 fn ctx(fixture: &str) -> Ctx {
     let req = from_str(fixture).expect("fixture parses as an API Gateway event");
@@ -19,8 +20,15 @@ fn rest_v1_and_http_v2_events_route_the_same() {
         assert_eq!(c.param("userId"), "u123");
         assert_eq!(c.param("phoneId"), "p456");
         assert_eq!(c.auth_token(), Some("t0k"));
-        let body = c.json().expect("json body");
-        assert_eq!(body["RAX-AUTH:verificationCode"]["code"], "123456");
+        let body: VerifyRequest = c.body().expect("json body");
+        let code = body
+            .code
+            .required("missing", "bad")
+            .expect("verificationCode");
+        assert_eq!(
+            code.code.required("missing", "bad").ok().as_deref(),
+            Some("123456")
+        );
         assert!(
             c.base_url
                 .starts_with("https://abc123.execute-api.us-east-1.amazonaws.com")

@@ -6,5 +6,5 @@ use shared::{App, app::Needs, ops};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("delete-mfa", Needs::default()).await?;
-    run(service_fn(|req| app.serve(req, ops::mfa::delete_mfa))).await
+    run(service_fn(|req| app.serve(req, ops::settings::delete_mfa))).await
 }

@@ -7,7 +7,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("generate-bypass-codes", Needs::default()).await?;
     run(service_fn(|req| {
-        app.serve(req, ops::mfa::generate_bypass_codes)
+        app.serve(req, ops::bypass::generate_bypass_codes)
     }))
     .await
 }

@@ -6,5 +6,5 @@ use shared::{App, app::Needs, ops};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("get-domain", Needs::default()).await?;
-    run(service_fn(|req| app.serve(req, ops::users::get_domain))).await
+    run(service_fn(|req| app.serve(req, ops::domains::get_domain))).await
 }

@@ -7,7 +7,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("update-domain-enforcement", Needs::default()).await?;
     run(service_fn(|req| {
-        app.serve(req, ops::mfa::update_domain_enforcement)
+        app.serve(req, ops::domains::update_domain_enforcement)
     }))
     .await
 }

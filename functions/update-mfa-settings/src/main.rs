@@ -6,5 +6,8 @@ use shared::{App, app::Needs, ops};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = App::init("update-mfa-settings", Needs::default()).await?;
-    run(service_fn(|req| app.serve(req, ops::mfa::update_settings))).await
+    run(service_fn(|req| {
+        app.serve(req, ops::settings::update_settings)
+    }))
+    .await
 }

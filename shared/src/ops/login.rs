@@ -1,69 +1,61 @@
 //! `POST /v2.0/tokens`: the password step, the OS-MF challenge and the passcode step (§2.16, §3).
 
-use super::access_json;
-use super::phones::{claim_sms, open_phone, send_claimed};
-use super::users::is_locked;
 use crate::app::App;
 use crate::crypto;
 use crate::domain::{FactorType, Username};
 use crate::error::ApiError;
-use crate::http::{Ctx, Reply, str_field};
+use crate::http::{Ctx, Reply, error_body};
 use crate::policy::{self, LoginDecision};
-use crate::store::{LoginClaim, SessionRec, UpdateOutcome, UserRec, UserUpdate};
+use crate::services::tokens::SETUP_MFA;
+use crate::services::{lockout, secrets, sms, tokens};
+use crate::store::{FinishLogin, LoginClaim, SessionRec, UserBundle, UserRec};
 use crate::totp;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::wire::requests::{Auth, AuthRequest, PasscodeCredentials, PasswordCredentials};
+use crate::wire::responses::Access;
 use lambda_http::http::{StatusCode, header};
-use serde_json::{Map, Value, json};
 
 const BAD_CREDENTIALS: ApiError =
     ApiError::Unauthorized("Unable to authenticate user with credentials provided.");
 const BAD_SESSION: ApiError = ApiError::Unauthorized("Invalid or expired session");
 const BAD_PASSCODE: ApiError = ApiError::Unauthorized("Invalid passcode");
 const LOCKED: ApiError = ApiError::Forbidden("User is locked out of multi-factor authentication.");
-const SCOPE: &str = "SETUP-MFA";
+const NOT_OBJECT: &str = "Credentials must be a JSON object.";
 
 /// `POST /v2.0/tokens`.
 ///
 /// # Errors
 /// 400, 401, 403, 415, 503 as §2.16 lists.
 pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let body = ctx.json()?;
-    let auth = match body.get("auth") {
-        Some(Value::Object(a)) => a,
-        _ => {
-            return Err(ApiError::BadRequest(
-                "Request body must contain an 'auth' object.",
-            ));
-        }
-    };
+    const NO_AUTH: &str = "Request body must contain an 'auth' object.";
+    let auth: Auth = ctx.body::<AuthRequest>()?.auth.required(NO_AUTH, NO_AUTH)?;
     let kinds = [
-        "passwordCredentials",
-        "RAX-AUTH:passcodeCredentials",
-        "RAX-KSKEY:apiKeyCredentials",
+        auth.password.is_present(),
+        auth.passcode.is_present(),
+        auth.api_key.is_present(),
     ];
-    let present: Vec<&str> = kinds
-        .into_iter()
-        .filter(|k| auth.contains_key(*k))
-        .collect();
-    let scoped = match auth.get("RAX-AUTH:scope") {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) if s == SCOPE => true,
-        Some(_) => {
+    let scoped = match auth.scope {
+        crate::wire::Field::Absent | crate::wire::Field::Null => false,
+        crate::wire::Field::Value(s) if s == SETUP_MFA => true,
+        _ => {
             return Err(ApiError::BadRequest(
                 "Invalid RAX-AUTH:scope. The only supported scope is SETUP-MFA.",
             ));
         }
     };
-    match present.as_slice() {
-        ["passwordCredentials"] => password_step(app, auth, scoped).await,
-        ["RAX-AUTH:passcodeCredentials"] if !scoped => passcode_step(app, &ctx, auth).await,
-        ["RAX-AUTH:passcodeCredentials"] => Err(ApiError::BadRequest(
+    match kinds {
+        [true, false, false] => {
+            password_step(app, auth.password.required(NOT_OBJECT, NOT_OBJECT)?, scoped).await
+        }
+        [false, true, false] if !scoped => {
+            passcode_step(app, &ctx, auth.passcode.required(NOT_OBJECT, NOT_OBJECT)?).await
+        }
+        [false, true, false] => Err(ApiError::BadRequest(
             "RAX-AUTH:scope cannot be used with passcode credentials.",
         )),
-        ["RAX-KSKEY:apiKeyCredentials"] => Err(ApiError::BadRequest(
+        [false, false, true] => Err(ApiError::BadRequest(
             "API key credentials are not supported.",
         )),
-        [] => Err(ApiError::BadRequest(
+        [false, false, false] => Err(ApiError::BadRequest(
             "Request must contain passwordCredentials or RAX-AUTH:passcodeCredentials.",
         )),
         _ => Err(ApiError::BadRequest(
@@ -72,32 +64,23 @@ pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError
     }
 }
 
-fn credentials<'a>(
-    auth: &'a Map<String, Value>,
-    key: &str,
-) -> Result<&'a Map<String, Value>, ApiError> {
-    match auth.get(key) {
-        Some(Value::Object(m)) => Ok(m),
-        _ => Err(ApiError::BadRequest("Credentials must be a JSON object.")),
-    }
-}
-
 async fn password_step(
     app: &'static App,
-    auth: &Map<String, Value>,
+    creds: PasswordCredentials,
     scoped: bool,
 ) -> Result<Reply, ApiError> {
-    let creds = credentials(auth, "passwordCredentials")?;
-    let username = str_field(creds, "username", "username must be a string.")?
-        .ok_or(ApiError::BadRequest("username is required."))?;
-    let password = str_field(creds, "password", "password must be a string.")?
-        .ok_or(ApiError::BadRequest("password is required."))?;
-    let Ok(username) = Username::parse(username) else {
-        crypto::dummy_password_check(password);
+    let username = creds
+        .username
+        .required("username is required.", "username must be a string.")?;
+    let password = creds
+        .password
+        .required("password is required.", "password must be a string.")?;
+    let Ok(username) = Username::parse(&username) else {
+        crypto::dummy_password_check(&password);
         return Err(BAD_CREDENTIALS);
     };
-    let Some((user_id, domain_id)) = app.store.get_username(&username.key()).await? else {
-        crypto::dummy_password_check(password);
+    let Some((user_id, domain_id)) = app.store.lookup_username(&username.key()).await? else {
+        crypto::dummy_password_check(&password);
         tracing::info!(reason = "unknown user", "login failed");
         return Err(BAD_CREDENTIALS);
     };
@@ -106,7 +89,7 @@ async fn password_step(
         .get_users_and_domain(&[user_id.as_str()], domain_id.as_deref())
         .await?;
     let user = users.remove(&user_id).ok_or(BAD_CREDENTIALS)?;
-    if password.len() > 1024 || !crypto::verify_password(password, &user.password_hash) {
+    if password.len() > 1024 || !crypto::verify_password(&password, &user.password_hash) {
         tracing::info!(user_id = %user.id, reason = "wrong password", "login failed");
         return Err(BAD_CREDENTIALS);
     }
@@ -114,21 +97,19 @@ async fn password_step(
         return Err(ApiError::UserDisabled);
     }
     let required = policy::effective_required(user.level, domain.as_ref().map(|d| d.level));
-    match policy::login_decision(user.mfa_enabled, required, scoped, is_locked(app, &user)) {
+    let locked = lockout::is_locked(app, &user);
+    match policy::login_decision(user.mfa_enabled, required, scoped, locked) {
         LoginDecision::Token => {
-            let (id, token) = super::issue_token(app, &user, &["PASSWORD"], false).await?;
+            let (id, token) = tokens::issue(app, &user, &["PASSWORD"], false).await?;
             tracing::info!(user_id = %user.id, "token issued");
-            let mut access = access_json(&id, &token, &user);
-            access["serviceCatalog"] = json!([]);
-            Ok(Reply::json(StatusCode::OK, json!({ "access": access })))
+            let access = Access::new(&id, &token, &user).with_catalog();
+            Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
         LoginDecision::ScopedToken => {
-            let (id, token) = super::issue_token(app, &user, &["PASSWORD"], true).await?;
+            let (id, token) = tokens::issue(app, &user, &["PASSWORD"], true).await?;
             tracing::info!(user_id = %user.id, "setup-mfa token issued");
-            Ok(Reply::json(
-                StatusCode::OK,
-                json!({ "access": access_json(&id, &token, &user) }),
-            ))
+            let access = Access::new(&id, &token, &user);
+            Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
         LoginDecision::Challenge => challenge(app, &user).await,
         LoginDecision::Locked => Err(LOCKED),
@@ -148,15 +129,14 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
         let phone = user.verified_phone().ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("sms factor without a verified phone"))
         })?;
-        let number = open_phone(app, &user.id, phone).await?;
-        let claim = claim_sms(app, user).await?;
+        let number = secrets::open_phone(app, &user.id, phone).await?;
         let passcode = crypto::random_digits(7);
         let minutes = app.config.session_ttl_secs.div_ceil(60);
         let message = format!(
             "Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes."
         );
         // Sent before the session is stored: a failed send leaves no passcode behind.
-        send_claimed(app, claim, &number, &message).await?;
+        sms::send_limited(app, user, &number, &message).await?;
         passcode_hash = Some(crypto::hash_code(&passcode)?);
     }
     let session = SessionRec {
@@ -168,23 +148,24 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
     };
     app.store.put_session(&session).await?;
     tracing::info!(user_id = %user.id, "mfa challenge issued");
-    Ok(Reply::json(
-        StatusCode::UNAUTHORIZED,
-        json!({"unauthorized": {"code": 401, "message": "Additional authentication credentials required"}}),
+    let challenge = ApiError::Unauthorized("Additional authentication credentials required");
+    Ok(
+        Reply::json(StatusCode::UNAUTHORIZED, error_body(&challenge)).with_header(
+            header::WWW_AUTHENTICATE,
+            format!("OS-MF sessionId='{session_id}', factor='PASSCODE'"),
+        ),
     )
-    .with_header(header::WWW_AUTHENTICATE, format!("OS-MF sessionId='{session_id}', factor='PASSCODE'")))
 }
 
 async fn passcode_step(
     app: &'static App,
     ctx: &Ctx,
-    auth: &Map<String, Value>,
+    creds: PasscodeCredentials,
 ) -> Result<Reply, ApiError> {
-    let creds = credentials(auth, "RAX-AUTH:passcodeCredentials")?;
-    let passcode = str_field(creds, "passcode", "passcode must be a string.")?
-        .ok_or(ApiError::BadRequest("passcode is required."))?
-        .trim()
-        .to_string();
+    let passcode = creds
+        .passcode
+        .required("passcode is required.", "passcode must be a string.")?;
+    let passcode = passcode.trim();
     let session_id = ctx.header("x-sessionid").ok_or(ApiError::BadRequest(
         "The X-SessionId header is required with passcode credentials.",
     ))?;
@@ -192,8 +173,7 @@ async fn passcode_step(
         return Err(BAD_SESSION);
     }
     let session_hash = crypto::sha256_hex(session_id);
-    let now_ms = app.now_ms();
-    let now_s = now_ms / 1000;
+    let now_s = app.now_ms() / 1000;
     let session = app
         .store
         .get_session(&session_hash)
@@ -203,99 +183,92 @@ async fn passcode_step(
         return Err(BAD_SESSION);
     }
     let bundle = app.store.get_bundle(&session.user_id).await?;
-    let user = bundle.user.ok_or(BAD_SESSION)?;
+    let user = bundle.user.as_ref().ok_or(BAD_SESSION)?;
     if !user.mfa_enabled || user.mfa_epoch != session.mfa_epoch {
         return Err(BAD_SESSION);
     }
     if !user.enabled {
         return Err(ApiError::UserDisabled);
     }
-    if is_locked(app, &user) {
+    if lockout::is_locked(app, user) {
         return Err(LOCKED);
     }
+    let Some((claim, method)) = match_passcode(app, &bundle, &session, passcode, now_s).await?
+    else {
+        lockout::record_failure(app, &user.id).await?;
+        return Err(BAD_PASSCODE);
+    };
+    let (token_id, token) = tokens::mint(app, user, &[method, "PASSWORD"], false);
+    match app
+        .store
+        .finish_login(&session_hash, &user.id, claim, &token)
+        .await?
+    {
+        FinishLogin::Done => {}
+        FinishLogin::SessionGone => return Err(BAD_SESSION),
+        FinishLogin::ClaimRefused => {
+            // The code's time step was already used (replay), or the bypass code is gone.
+            lockout::record_failure(app, &user.id).await?;
+            return Err(BAD_PASSCODE);
+        }
+    }
+    let mut user = user.clone();
+    user.fails = 0;
+    tracing::info!(user_id = %user.id, method, "mfa login succeeded");
+    let access = Access::new(&token_id, &token, &user).with_catalog();
+    Ok(Reply::body(StatusCode::OK, &access.into_response()))
+}
 
-    let mut matched: Option<(LoginClaim, &'static str)> = None;
+/// The factor `passcode` matches (§3 steps 3–5), with the use-once item that a successful
+/// login consumes and the `authenticatedBy` method; `None` when it matches nothing.
+async fn match_passcode(
+    app: &App,
+    bundle: &UserBundle,
+    session: &SessionRec,
+    passcode: &str,
+    now_s: u64,
+) -> Result<Option<(LoginClaim, &'static str)>, ApiError> {
+    let Some(user) = &bundle.user else {
+        return Ok(None);
+    };
     // 3. SMS passcode of this session.
     if user.factor == Some(FactorType::Sms)
         && passcode.len() == 7
         && session
             .passcode_hash
             .as_deref()
-            .is_some_and(|h| crypto::verify_code(&passcode, h))
+            .is_some_and(|h| crypto::verify_code(passcode, h))
     {
-        matched = Some((LoginClaim::None, "PASSCODE"));
+        return Ok(Some((LoginClaim::None, "PASSCODE")));
     }
     // 4. TOTP code of any verified device, each step once.
-    if matched.is_none() && user.factor == Some(FactorType::Otp) && passcode.len() == totp::DIGITS {
+    if user.factor == Some(FactorType::Otp) && passcode.len() == totp::DIGITS {
         for d in bundle.devices.iter().filter(|d| d.verified) {
-            let seed = super::otp::open_seed(app, d).await?;
-            if let Some(step) = totp::verify(&seed, &passcode, now_s)
+            let seed = secrets::open_seed(app, d).await?;
+            if let Some(step) = totp::verify(&seed, passcode, now_s)
                 && step > d.last_step
             {
-                matched = Some((
-                    LoginClaim::TotpStep {
-                        device_id: d.id.clone(),
-                        step,
-                    },
-                    "OTPPASSCODE",
-                ));
-                break;
+                let claim = LoginClaim::TotpStep {
+                    device_id: d.id.clone(),
+                    step,
+                };
+                return Ok(Some((claim, "OTPPASSCODE")));
             }
         }
     }
     // 5. An unused, unexpired bypass code of the current set.
-    if matched.is_none() && passcode.len() == 9 {
-        let current = user.bypass_set.as_deref().unwrap_or("");
+    if passcode.len() == 9
+        && let Some(current) = user.bypass_set.as_deref()
+    {
         for c in bundle
             .bypass
             .iter()
-            .filter(|c| !current.is_empty() && c.set_id == current && c.expires > now_s)
+            .filter(|c| c.set_id == current && c.expires > now_s)
         {
-            if crypto::verify_code(&passcode, &c.hash) {
-                matched = Some((LoginClaim::Bypass { sk: c.sk.clone() }, "BYPASS"));
-                break;
+            if crypto::verify_code(passcode, &c.hash) {
+                return Ok(Some((LoginClaim::Bypass { sk: c.sk.clone() }, "BYPASS")));
             }
         }
     }
-    let Some((claim, method)) = matched else {
-        record_failure(app, &user).await?;
-        return Err(BAD_PASSCODE);
-    };
-    let mut user = user;
-    let (token_id, token) = super::new_token(app, &user, &[method, "PASSWORD"], false);
-    if let Some(flags) = app
-        .store
-        .finish_login(&session_hash, &user.id, claim, &token, now_s)
-        .await?
-    {
-        if flags.first().copied().unwrap_or(true) {
-            // A concurrent request consumed the session first.
-            return Err(BAD_SESSION);
-        }
-        // The code's time step was already used (replay).
-        record_failure(app, &user).await?;
-        return Err(BAD_PASSCODE);
-    }
-    user.fails = 0;
-    tracing::info!(user_id = %user.id, method, "mfa login succeeded");
-    let mut access = access_json(&token_id, &token, &user);
-    access["serviceCatalog"] = json!([]);
-    Ok(Reply::json(StatusCode::OK, json!({ "access": access })))
-}
-
-/// Counts a failed passcode (atomic `ADD`, shared by every Lambda).
-async fn record_failure(app: &App, user: &UserRec) -> Result<(), ApiError> {
-    let mut u = UserUpdate::new();
-    u.cond_exists()
-        .add("fails", 1)
-        .set("last_fail", AttributeValue::N(app.now_ms().to_string()));
-    if let UpdateOutcome::Done(after) = app.store.update_user(&user.id, u).await? {
-        let fails = after
-            .get("fails")
-            .and_then(|v| v.as_n().ok())
-            .cloned()
-            .unwrap_or_default();
-        tracing::info!(user_id = %user.id, fails = %fails, reason = "wrong passcode", "mfa login failed");
-    }
-    Ok(())
+    Ok(None)
 }

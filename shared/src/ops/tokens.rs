@@ -1,13 +1,13 @@
 //! validate-token and revoke-token (§2.17).
 
-use super::{Scope, access_json, authorize, require, token_still_valid};
 use crate::app::App;
+use crate::auth::{Scope, authorize, require, token_still_valid};
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
 use crate::policy;
+use crate::wire::responses::Access;
 use lambda_http::http::StatusCode;
-use serde_json::json;
 
 const NO_TOKEN: ApiError = ApiError::NotFound("Token not found.");
 
@@ -20,21 +20,16 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let own = ctx
         .auth_token()
         .is_some_and(|t| crypto::ct_eq(t, &token_id));
-    let (caller, _) = authorize(
-        app,
-        &ctx,
-        None,
-        if own {
-            Scope::ScopedOk
-        } else {
-            Scope::FullOnly
-        },
-    )
-    .await?;
+    let scope = if own {
+        Scope::ScopedOk
+    } else {
+        Scope::FullOnly
+    };
+    let (caller, _) = authorize(app, &ctx, None, scope).await?;
     if own {
         // `authorize` has just validated this very token against every revocation marker.
-        let access = access_json(&token_id, &caller.token, &caller.user);
-        return Ok(Reply::json(StatusCode::OK, json!({ "access": access })));
+        let access = Access::new(&token_id, &caller.token, &caller.user);
+        return Ok(Reply::body(StatusCode::OK, &access.into_response()));
     }
     let token = app
         .store
@@ -44,41 +39,28 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     if token.expires <= app.now_ms() {
         return Err(NO_TOKEN);
     }
-    let (owner, domain) = if token.user_id == caller.user.id {
-        let (_, d) = app
-            .store
-            .get_users_and_domain(
-                &[],
-                if token.is_mfa() {
-                    None
-                } else {
-                    token.domain_id.as_deref()
-                },
-            )
-            .await?;
-        (caller.user.clone(), d)
+    let domain_id = if token.is_mfa() {
+        None
     } else {
-        let (mut users, d) = app
-            .store
-            .get_users_and_domain(
-                &[token.user_id.as_str()],
-                if token.is_mfa() {
-                    None
-                } else {
-                    token.domain_id.as_deref()
-                },
-            )
-            .await?;
-        (users.remove(&token.user_id).ok_or(NO_TOKEN)?, d)
+        token.domain_id.as_deref()
+    };
+    let others: &[&str] = if token.user_id == caller.user.id {
+        &[]
+    } else {
+        &[token.user_id.as_str()]
+    };
+    let (mut users, domain) = app.store.get_users_and_domain(others, domain_id).await?;
+    let owner = if others.is_empty() {
+        caller.user.clone()
+    } else {
+        users.remove(&token.user_id).ok_or(NO_TOKEN)?
     };
     require(policy::can_manage(&caller.user.subject(), &owner.subject()))?;
     if !owner.enabled || !token_still_valid(&token, &owner, domain.as_ref()) {
         return Err(NO_TOKEN);
     }
-    Ok(Reply::json(
-        StatusCode::OK,
-        json!({ "access": access_json(&token_id, &token, &owner) }),
-    ))
+    let access = Access::new(&token_id, &token, &owner);
+    Ok(Reply::body(StatusCode::OK, &access.into_response()))
 }
 
 /// `DELETE /v2.0/tokens` and `DELETE /v2.0/tokens/{tokenId}`.
@@ -86,13 +68,8 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn revoke(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let target = ctx
-        .params
-        .iter()
-        .find(|(k, _)| *k == "tokenId")
-        .map(|(_, v)| v.clone());
     let (caller, _) = authorize(app, &ctx, None, Scope::ScopedOk).await?;
-    let hash = match &target {
+    let hash = match ctx.param_opt("tokenId") {
         None => caller.token.hash.clone(),
         Some(t) => {
             let hash = crypto::sha256_hex(t);

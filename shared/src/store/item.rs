@@ -1,6 +1,8 @@
 //! Item <-> record mapping. Attribute names are short and documented in `docs/data-model.md`.
 
-use super::{BypassRec, DeviceRec, DomainRec, PhoneRec, PinRec, SessionRec, TokenRec, UserRec};
+use super::records::{
+    BypassRec, DeviceRec, DomainRec, PhoneRec, PinRec, SessionRec, TokenRec, UserRec,
+};
 use crate::domain::{EnforcementLevel, FactorType, Role};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -37,8 +39,13 @@ pub(crate) fn user_pk(id: &str) -> String {
     format!("USER#{id}")
 }
 pub(crate) const USER_SK: &str = "USER";
+pub(crate) const DEVICE_PREFIX: &str = "OTP#";
 pub(crate) fn device_sk(id: &str) -> String {
-    format!("OTP#{id}")
+    format!("{DEVICE_PREFIX}{id}")
+}
+pub(crate) const BYPASS_PREFIX: &str = "BYPASS#";
+pub(crate) fn bypass_sk(set_id: &str, n: usize) -> String {
+    format!("{BYPASS_PREFIX}{set_id}#{n}")
 }
 pub(crate) fn name_pk(key: &str) -> String {
     format!("NAME#{key}")
@@ -268,3 +275,9 @@ pub(crate) fn session_from_item(hash: &str, i: &Item) -> Option<SessionRec> {
         mfa_epoch: get_n(i, "mfa_epoch"),
     })
 }
+
+/// Attributes of the user item that hold the phone.
+pub(crate) const PHONE_ATTRS: &[&str] =
+    &["phone_id", "phone_sealed", "phone_hint", "phone_verified"];
+/// Attributes of the user item that hold a pending verification PIN.
+pub(crate) const PIN_ATTRS: &[&str] = &["pin_id", "pin_hash", "pin_expires", "pin_tries"];

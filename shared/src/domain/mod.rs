@@ -4,6 +4,12 @@
 use crate::error::ApiError;
 use std::fmt;
 
+mod phone;
+mod time;
+
+pub use phone::{PhoneNumber, mask_number};
+pub use time::{format_duration_secs, format_ms, parse_duration_secs};
+
 /// The six roles of the contract (§1), with their fixed ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -239,147 +245,6 @@ impl Password {
         &self.0
     }
 }
-
-/// A phone number as submitted (echoed in responses) and in E.164 (where SMS go).
-#[derive(Clone, PartialEq, Eq)]
-pub struct PhoneNumber {
-    display: String,
-    e164: String,
-}
-
-impl fmt::Debug for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PhoneNumber({})", self.masked())
-    }
-}
-
-impl PhoneNumber {
-    /// Parses E.123 international notation (leading `+`), accepting only numbers that
-    /// libphonenumber considers valid (§5).
-    ///
-    /// # Errors
-    /// `400` for anything else.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
-        const BAD: ApiError = ApiError::BadRequest(
-            "Phone number is invalid. Use international format, e.g. +1 210-312-4600.",
-        );
-        let display = s.trim();
-        if !display.starts_with('+') || display.len() > 32 {
-            return Err(BAD);
-        }
-        if !display
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
-        {
-            return Err(BAD);
-        }
-        let number = phonenumber::parse(None, display).map_err(|_| BAD)?;
-        if !phonenumber::is_valid(&number) {
-            return Err(BAD);
-        }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        Ok(Self {
-            display: display.to_string(),
-            e164,
-        })
-    }
-
-    /// Rebuilds a number read back from storage (already validated once).
-    pub fn from_parts(display: String, e164: String) -> Self {
-        Self { display, e164 }
-    }
-
-    /// The submitted text.
-    pub fn display(&self) -> &str {
-        &self.display
-    }
-
-    /// E.164 form.
-    pub fn e164(&self) -> &str {
-        &self.e164
-    }
-
-    /// All but the last two digits masked, for logs.
-    pub fn masked(&self) -> String {
-        mask_number(&self.e164)
-    }
-}
-
-/// Masks all but the last two digits of a number.
-pub fn mask_number(e164: &str) -> String {
-    let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
-    let keep = digits.len().saturating_sub(2);
-    let tail: String = digits.iter().skip(keep).collect();
-    format!("+{}{}", "*".repeat(keep), tail)
-}
-
-/// Formats epoch milliseconds as `2015-06-05T16:24:57.637Z`.
-pub fn format_ms(ms: u64) -> String {
-    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
-    let millis = ms % 1000;
-    match time::OffsetDateTime::from_unix_timestamp(secs) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            millis
-        ),
-        Err(_) => "9999-12-31T23:59:59.999Z".to_string(),
-    }
-}
-
-/// Parses an xsd / ISO 8601 duration (`PT30M`, `P1DT2H`, `PT20M0.000S`) into whole seconds.
-/// Years and months are refused (their length is not fixed).
-///
-/// # Errors
-/// `400` for an unparseable, zero or negative duration.
-pub fn parse_duration_secs(s: &str) -> Result<u64, ApiError> {
-    const BAD: ApiError = ApiError::BadRequest(
-        "validityDuration must be a positive ISO 8601 duration such as PT30M.",
-    );
-    let s = s.trim();
-    if s.starts_with('-') {
-        return Err(BAD);
-    }
-    let d: iso8601::Duration = s.parse().map_err(|_| BAD)?;
-    let secs = match d {
-        iso8601::Duration::YMDHMS {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            millisecond,
-        } => {
-            if year != 0 || month != 0 {
-                return Err(BAD);
-            }
-            let total_ms = (u64::from(day) * 86_400
-                + u64::from(hour) * 3_600
-                + u64::from(minute) * 60
-                + u64::from(second))
-                * 1000
-                + u64::from(millisecond);
-            total_ms / 1000
-        }
-        iso8601::Duration::Weeks(w) => u64::from(w) * 7 * 86_400,
-    };
-    if secs == 0 {
-        return Err(BAD);
-    }
-    Ok(secs)
-}
-
-/// Formats seconds the way the contract echoes durations: `PT{m}M{s}.000S`.
-pub fn format_duration_secs(secs: u64) -> String {
-    format!("PT{}M{}.000S", secs / 60, secs % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,47 +276,6 @@ mod tests {
             format!("{:?}", Password::parse("Secret12").unwrap()),
             "Password(<redacted>)"
         );
-    }
-
-    #[test]
-    fn valid_international_numbers_parse_to_e164() {
-        let p = PhoneNumber::parse("+1 210-312-4600").unwrap();
-        assert_eq!(p.e164(), "+12103124600");
-        assert_eq!(p.display(), "+1 210-312-4600");
-        assert_eq!(p.masked(), "+*********00");
-        assert!(!format!("{p:?}").contains("3124600"));
-    }
-
-    #[test]
-    fn documented_bad_examples_are_rejected() {
-        for bad in [
-            "+1 235-435-623",
-            "+44 42 1123 4567",
-            "12103124600",
-            "+1 abc",
-            "",
-            "+",
-        ] {
-            assert!(PhoneNumber::parse(bad).is_err(), "{bad} accepted");
-        }
-    }
-
-    #[test]
-    fn timestamps_have_millis_and_z() {
-        assert_eq!(format_ms(1_433_521_497_637), "2015-06-05T16:24:57.637Z");
-    }
-
-    #[test]
-    fn durations_parse_and_echo() {
-        assert_eq!(parse_duration_secs("PT30M").unwrap(), 1800);
-        assert_eq!(parse_duration_secs("PT20M0.000S").unwrap(), 1200);
-        assert_eq!(parse_duration_secs("P1D").unwrap(), 86_400);
-        assert!(parse_duration_secs("PT0M").is_err());
-        assert!(parse_duration_secs("-PT5M").is_err());
-        assert!(parse_duration_secs("30 minutes").is_err());
-        assert!(parse_duration_secs("P1M").is_err());
-        assert_eq!(format_duration_secs(1200), "PT20M0.000S");
-        assert_eq!(format_duration_secs(90), "PT1M30.000S");
     }
 
     #[test]

@@ -1,0 +1,164 @@
+//! Authorization: who is calling (`X-Auth-Token`), may a SETUP-MFA token do this, and the
+//! caller's authority over the path's user (rules A, S and L of contract §1), applied in the
+//! contract's check order: `401` token → `403` scoped limit → `404` target → `403` rule.
+
+use crate::app::App;
+use crate::crypto;
+use crate::error::{ApiError, errs};
+use crate::http::Ctx;
+use crate::policy;
+use crate::store::{DomainRec, TokenRec, UserRec};
+
+/// The authenticated caller.
+#[derive(Debug)]
+pub struct Caller {
+    /// The caller's user.
+    pub user: UserRec,
+    /// The token used.
+    pub token: TokenRec,
+}
+
+impl Caller {
+    /// Is this a SETUP-MFA scoped token?
+    pub fn scoped(&self) -> bool {
+        self.token.scope.is_some()
+    }
+}
+
+/// Whether an operation accepts SETUP-MFA scoped tokens (on the token owner's own user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Scoped tokens get 403.
+    FullOnly,
+    /// "scoped OK" in the contract.
+    ScopedOk,
+}
+
+/// The caller's authority over the path's user (contract §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Rule A: self or the role hierarchy.
+    A,
+    /// Rule S: self only.
+    S,
+    /// Rule L: rule A plus user-manage-limited over its domain's sub-users.
+    L,
+}
+
+const NO_TOKEN: ApiError = ApiError::Unauthorized(
+    "No valid token provided. Please use the 'X-Auth-Token' header with a valid token.",
+);
+
+/// Resolves the caller from `X-Auth-Token` and reads the target user in the same round trip
+/// (`GetItem` token + one `BatchGetItem` for caller, target and the caller's domain).
+///
+/// # Errors
+/// `401`, `403` (scoped limit), `404` (target), `503`.
+pub async fn authorize(
+    app: &App,
+    ctx: &Ctx,
+    target_id: Option<&str>,
+    scope: Scope,
+) -> Result<(Caller, Option<UserRec>), ApiError> {
+    let raw = ctx.auth_token().ok_or(NO_TOKEN)?;
+    if raw.len() > 256 {
+        return Err(NO_TOKEN);
+    }
+    let now = app.now_ms();
+    let token = app
+        .store
+        .get_token(&crypto::sha256_hex(raw))
+        .await?
+        .ok_or(NO_TOKEN)?;
+    if token.expires <= now {
+        return Err(NO_TOKEN);
+    }
+    let mut ids = vec![token.user_id.as_str()];
+    if let Some(t) = target_id {
+        ids.push(t);
+    }
+    let domain = if token.is_mfa() {
+        None
+    } else {
+        token.domain_id.as_deref()
+    };
+    let (mut users, domain) = app.store.get_users_and_domain(&ids, domain).await?;
+    let caller_user = users.get(&token.user_id).cloned().ok_or(NO_TOKEN)?;
+    if !caller_user.enabled || !token_still_valid(&token, &caller_user, domain.as_ref()) {
+        return Err(NO_TOKEN);
+    }
+    let target = target_id.map(|t| users.remove(t));
+    if token.scope.is_some()
+        && (scope == Scope::FullOnly || target_id.is_some_and(|t| t != caller_user.id))
+    {
+        return Err(ApiError::Forbidden(
+            "A SETUP-MFA scoped token may only set up multi-factor on its own user.",
+        ));
+    }
+    let target = match target {
+        None => None,
+        Some(Some(u)) => Some(u),
+        Some(None) => return Err(errs::NO_USER),
+    };
+    Ok((
+        Caller {
+            user: caller_user,
+            token,
+        },
+        target,
+    ))
+}
+
+/// Checks a token against the user's and the domain's revocation markers (§4.3).
+pub fn token_still_valid(token: &TokenRec, user: &UserRec, domain: Option<&DomainRec>) -> bool {
+    let markers = user.markers(domain.map_or(0, |d| d.revoked_non_mfa));
+    policy::token_valid(token.issued, token.is_mfa(), user.level, &markers)
+}
+
+/// Like [`authorize`] with a required target, returning it unwrapped.
+///
+/// # Errors
+/// As [`authorize`].
+pub async fn authorize_target(
+    app: &App,
+    ctx: &Ctx,
+    target_id: &str,
+    scope: Scope,
+) -> Result<(Caller, UserRec), ApiError> {
+    let (caller, target) = authorize(app, ctx, Some(target_id), scope).await?;
+    let target = target.ok_or(errs::NO_USER)?;
+    Ok((caller, target))
+}
+
+/// Resolves the caller and the user of the path's `{userId}`, then applies `rule`: the
+/// opening of every per-user operation, in the contract's check order.
+///
+/// # Errors
+/// `401`, `403`, `404`, `503`.
+pub async fn path_user(
+    app: &App,
+    ctx: &Ctx,
+    scope: Scope,
+    rule: Rule,
+) -> Result<(Caller, UserRec), ApiError> {
+    let (caller, target) = authorize_target(app, ctx, ctx.param("userId"), scope).await?;
+    let (c, t) = (caller.user.subject(), target.subject());
+    require(match rule {
+        Rule::A => policy::can_manage(&c, &t),
+        Rule::S => policy::is_self(&c, &t),
+        Rule::L => policy::can_manage_limited(&c, &t),
+    })?;
+    Ok((caller, target))
+}
+
+/// Applies a rule, mapping a refusal to `403`.
+///
+/// # Errors
+/// `403` when `allowed` is false.
+pub fn require(allowed: bool) -> Result<(), ApiError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(errs::FORBIDDEN)
+    }
+}

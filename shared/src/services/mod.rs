@@ -1,0 +1,12 @@
+//! Small services that endpoints call: each does one job over the store and the AWS
+//! adapters, so that no endpoint needs another endpoint.
+//!
+//! - [`tokens`]: mint and store API tokens.
+//! - [`sms`]: send an SMS within the send limits, giving the claim back if SNS fails.
+//! - [`secrets`]: seal and open phone numbers and TOTP seeds.
+//! - [`lockout`]: the MFA login lock (state and failure counting).
+
+pub mod lockout;
+pub mod secrets;
+pub mod sms;
+pub mod tokens;

@@ -1,0 +1,173 @@
+//! Tokens, MFA login sessions and the passcode step's commit.
+
+use super::client::{Updated, Write};
+use super::expr::Expr;
+use super::item::{self, b, get_n, n};
+use super::{SessionRec, Store, StoreError, TokenRec};
+
+/// The use-once item a successful passcode step consumes alongside the session.
+#[derive(Debug)]
+pub enum LoginClaim {
+    /// SMS passcode: nothing besides the session.
+    None,
+    /// TOTP: claim `step` on the device.
+    TotpStep {
+        /// Device id.
+        device_id: String,
+        /// Matched step.
+        step: u64,
+    },
+    /// Bypass code: delete it.
+    Bypass {
+        /// Sort key of the code.
+        sk: String,
+    },
+}
+
+/// Outcome of [`Store::finish_login`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishLogin {
+    /// Committed: session and claim consumed, token stored.
+    Done,
+    /// The session was consumed by a concurrent request.
+    SessionGone,
+    /// The claim was refused: the TOTP step was used already (replay), or the bypass code is
+    /// gone.
+    ClaimRefused,
+}
+
+impl Store {
+    /// Stores a new token (1 `PutItem`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn put_token(&self, t: &TokenRec) -> Result<(), StoreError> {
+        self.table
+            .put(item::token_to_item(t), true)
+            .await
+            .map(|_| ())
+    }
+
+    /// Reads a token by the SHA-256 of its value (1 `GetItem`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn get_token(&self, hash: &str) -> Result<Option<TokenRec>, StoreError> {
+        let it = self.table.get(item::token_pk(hash), item::TOKEN_SK).await?;
+        Ok(it.as_ref().and_then(|i| item::token_from_item(hash, i)))
+    }
+
+    /// Deletes a token (1 `DeleteItem`); `Ok(false)` when it did not exist.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn delete_token(&self, hash: &str) -> Result<bool, StoreError> {
+        self.table
+            .delete_existing(item::token_pk(hash), item::TOKEN_SK)
+            .await
+    }
+
+    /// Stores a new MFA session (1 `PutItem`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn put_session(&self, se: &SessionRec) -> Result<(), StoreError> {
+        self.table
+            .put(item::session_to_item(se), true)
+            .await
+            .map(|_| ())
+    }
+
+    /// Reads an MFA session by the SHA-256 of its id (1 `GetItem`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn get_session(&self, hash: &str) -> Result<Option<SessionRec>, StoreError> {
+        let it = self
+            .table
+            .get(item::session_pk(hash), item::SESSION_SK)
+            .await?;
+        Ok(it.as_ref().and_then(|i| item::session_from_item(hash, i)))
+    }
+
+    /// The commit of a successful passcode step (1 `TransactWriteItems`): consume the
+    /// session, consume the factor's use-once item, reset the failure counter and store the
+    /// token, all or nothing.
+    ///
+    /// Invariant: a session, a TOTP step of a device and a bypass code each admit one
+    /// successful login, however many requests race; a refused commit writes nothing.
+    ///
+    /// # Errors
+    /// DynamoDB faults (conflicts and throttles after retries).
+    pub async fn finish_login(
+        &self,
+        session_hash: &str,
+        user_id: &str,
+        claim: LoginClaim,
+        token: &TokenRec,
+    ) -> Result<FinishLogin, StoreError> {
+        let mut writes = vec![Write::delete_existing(
+            item::session_pk(session_hash),
+            item::SESSION_SK.into(),
+        )];
+        let mut user = Expr::new();
+        user.cond_exists().set("fails", n(0));
+        writes.push(Write::Update {
+            pk: item::user_pk(user_id),
+            sk: item::USER_SK.into(),
+            expr: user,
+        });
+        match claim {
+            LoginClaim::None => {}
+            LoginClaim::TotpStep { device_id, step } => {
+                let mut d = Expr::new();
+                let (ls, st) = (d.name("last_step"), d.val(n(step)));
+                d.cond_exists()
+                    .cond(format!("{ls} < {st} OR attribute_not_exists({ls})"))
+                    .cond_eq("verified", b(true))
+                    .set("last_step", n(step));
+                writes.push(Write::Update {
+                    pk: item::user_pk(user_id),
+                    sk: item::device_sk(&device_id),
+                    expr: d,
+                });
+            }
+            LoginClaim::Bypass { sk } => {
+                writes.push(Write::delete_existing(item::user_pk(user_id), sk));
+            }
+        }
+        writes.push(Write::Put {
+            item: item::token_to_item(token),
+            if_absent: true,
+        });
+        Ok(match self.table.transact(writes).await? {
+            Ok(()) => FinishLogin::Done,
+            Err(flags) if flags.first().copied().unwrap_or(true) => FinishLogin::SessionGone,
+            Err(_) => FinishLogin::ClaimRefused,
+        })
+    }
+
+    /// Counts one failed passcode at `now_ms` (1 `UpdateItem`, atomic `ADD`, shared by every
+    /// Lambda instance); returns the count after it (`None` if the user is gone).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn record_passcode_failure(
+        &self,
+        user_id: &str,
+        now_ms: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut e = Expr::new();
+        e.cond_exists().add("fails", 1).set("last_fail", n(now_ms));
+        Ok(
+            match self
+                .table
+                .update(item::user_pk(user_id), item::USER_SK, e)
+                .await?
+            {
+                Updated::Done(after) => Some(get_n(&after, "fails")),
+                Updated::Refused(_) => None,
+            },
+        )
+    }
+}

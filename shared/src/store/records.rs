@@ -1,0 +1,230 @@
+//! The records the store reads and writes: plain structs, no DynamoDB types.
+
+use crate::domain::{EnforcementLevel, FactorType, Role};
+use crate::policy::{RevocationMarkers, Subject};
+
+/// A user and its per-user MFA state (one item).
+#[derive(Debug, Clone, Default)]
+pub struct UserRec {
+    /// Id (32 hex).
+    pub id: String,
+    /// Username as created.
+    pub username: String,
+    /// Email.
+    pub email: String,
+    /// Enabled flag.
+    pub enabled: bool,
+    /// Domain, if any.
+    pub domain_id: Option<String>,
+    /// `RAX-AUTH:defaultRegion`.
+    pub region: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// MFA enabled.
+    pub mfa_enabled: bool,
+    /// Active factor, unset until first enable.
+    pub factor: Option<FactorType>,
+    /// User enforcement level.
+    pub level: EnforcementLevel,
+    /// When the level last changed (ms).
+    pub level_since: u64,
+    /// All tokens issued at or before this are revoked (ms).
+    pub revoked_all: u64,
+    /// Non-MFA tokens issued at or before this are revoked (ms).
+    pub revoked_non_mfa: u64,
+    /// Consecutive failed passcodes.
+    pub fails: u64,
+    /// Last failed passcode (ms).
+    pub last_fail: u64,
+    /// Bumped by disable/delete-mfa so open MFA sessions die.
+    pub mfa_epoch: u64,
+    /// The phone, if any.
+    pub phone: Option<PhoneRec>,
+    /// Pending verification PIN.
+    pub pin: Option<PinRec>,
+    /// OTP devices (verified or not).
+    pub otp_count: u64,
+    /// Verified OTP devices.
+    pub otp_verified: u64,
+    /// Current bypass-code set.
+    pub bypass_set: Option<String>,
+    /// SMS sent in the current hour window.
+    pub sms_count: u64,
+    /// Start of the SMS hour window (s).
+    pub sms_window: u64,
+    /// Last SMS (s).
+    pub sms_last: u64,
+}
+
+impl UserRec {
+    /// View for the policy functions.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            id: &self.id,
+            domain: self.domain_id.as_deref(),
+            roles: &self.roles,
+        }
+    }
+
+    /// Revocation markers (the domain's passed in).
+    pub fn markers(&self, domain_non_mfa: u64) -> RevocationMarkers {
+        RevocationMarkers {
+            user_all: self.revoked_all,
+            user_non_mfa: self.revoked_non_mfa,
+            domain_non_mfa,
+            user_level_since: self.level_since,
+        }
+    }
+
+    /// Verified phone, if any.
+    pub fn verified_phone(&self) -> Option<&PhoneRec> {
+        self.phone.as_ref().filter(|p| p.verified)
+    }
+}
+
+/// The user's phone: the number sealed at rest, a masked hint for logs.
+#[derive(Debug, Clone)]
+pub struct PhoneRec {
+    /// Phone id.
+    pub id: String,
+    /// Sealed `display\ne164`.
+    pub sealed: String,
+    /// Masked number for logs.
+    pub hint: String,
+    /// Verified flag.
+    pub verified: bool,
+}
+
+/// A pending phone-verification PIN (hash only).
+#[derive(Debug, Clone)]
+pub struct PinRec {
+    /// Nonce that identifies this PIN (resends replace it).
+    pub id: String,
+    /// Salted slow hash.
+    pub hash: String,
+    /// Expiry (s).
+    pub expires: u64,
+    /// Wrong tries so far.
+    pub tries: u64,
+}
+
+/// A domain.
+#[derive(Debug, Clone)]
+pub struct DomainRec {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Description.
+    pub description: String,
+    /// Enforcement level.
+    pub level: EnforcementLevel,
+    /// Number of users.
+    pub users: u64,
+    /// Non-MFA tokens of requiring users issued at or before this are revoked (ms).
+    pub revoked_non_mfa: u64,
+}
+
+/// An API token (stored under the SHA-256 of its value).
+#[derive(Debug, Clone)]
+pub struct TokenRec {
+    /// SHA-256 of the token value.
+    pub hash: String,
+    /// Owner.
+    pub user_id: String,
+    /// Owner's domain.
+    pub domain_id: Option<String>,
+    /// Issued (ms).
+    pub issued: u64,
+    /// Expires (ms).
+    pub expires: u64,
+    /// `authenticatedBy`.
+    pub methods: Vec<String>,
+    /// `SETUP-MFA` for scoped tokens.
+    pub scope: Option<String>,
+}
+
+impl TokenRec {
+    /// Was the token obtained with a second factor?
+    pub fn is_mfa(&self) -> bool {
+        self.methods
+            .iter()
+            .any(|m| matches!(m.as_str(), "PASSCODE" | "OTPPASSCODE" | "BYPASS"))
+    }
+}
+
+/// A TOTP device.
+#[derive(Debug, Clone)]
+pub struct DeviceRec {
+    /// Device id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Display name.
+    pub name: String,
+    /// Verified flag.
+    pub verified: bool,
+    /// Sealed seed.
+    pub sealed_seed: String,
+    /// Last accepted time step (0 = none).
+    pub last_step: u64,
+    /// Consecutive wrong verification codes.
+    pub fails: u64,
+    /// Last wrong code (ms).
+    pub last_fail: u64,
+}
+
+/// One bypass code (hash only).
+#[derive(Debug, Clone)]
+pub struct BypassRec {
+    /// Sort key (identifies the code).
+    pub sk: String,
+    /// Set it belongs to.
+    pub set_id: String,
+    /// Salted slow hash.
+    pub hash: String,
+    /// Expiry (s).
+    pub expires: u64,
+}
+
+/// An open MFA login session (stored under the SHA-256 of its id).
+#[derive(Debug, Clone)]
+pub struct SessionRec {
+    /// SHA-256 of the session id.
+    pub hash: String,
+    /// User.
+    pub user_id: String,
+    /// Expiry (s).
+    pub expires: u64,
+    /// Hash of the SMS passcode, for the SMS factor.
+    pub passcode_hash: Option<String>,
+    /// The user's `mfa_epoch` when the session opened.
+    pub mfa_epoch: u64,
+}
+
+/// Everything in a user's partition, read with one Query.
+#[derive(Debug, Clone, Default)]
+pub struct UserBundle {
+    /// The user.
+    pub user: Option<UserRec>,
+    /// OTP devices.
+    pub devices: Vec<DeviceRec>,
+    /// Bypass codes (all sets; filter by the user's current set).
+    pub bypass: Vec<BypassRec>,
+}
+
+impl BypassRec {
+    /// Code number `index` of set `set_id`.
+    pub fn new(set_id: &str, index: usize, hash: String, expires: u64) -> Self {
+        Self {
+            sk: super::item::bypass_sk(set_id, index),
+            set_id: set_id.to_string(),
+            hash,
+            expires,
+        }
+    }
+}

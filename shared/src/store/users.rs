@@ -1,0 +1,216 @@
+//! Users: reads of the user item and its partition, creation, roles.
+
+use super::client::Write;
+use super::expr::Expr;
+use super::item::{self, Item, get_s, key, s};
+use super::{DomainRec, Store, StoreError, UserBundle, UserRec, is_domain_id, is_issued_id};
+use crate::domain::Role;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// How `create_user` treats the domain.
+#[derive(Debug)]
+pub enum DomainPlan {
+    /// No domain.
+    None,
+    /// Create this domain with the user in it.
+    Create(DomainRec),
+    /// Join an existing domain, if it has room.
+    Join {
+        /// Domain id.
+        id: String,
+        /// User limit.
+        limit: u64,
+    },
+}
+
+/// Why `create_user` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateRefusal {
+    /// The username is taken.
+    Duplicate,
+    /// The joined domain is full.
+    DomainFull,
+    /// The domain to create exists already.
+    DomainTaken,
+    /// The joined domain does not exist.
+    NoDomain,
+}
+
+fn roles_attr(roles: &[Role]) -> AttributeValue {
+    AttributeValue::L(roles.iter().map(|r| s(r.id())).collect())
+}
+
+impl Store {
+    /// Reads a user (1 `GetItem`, strongly consistent). A malformed id reads nothing.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn get_user(&self, id: &str) -> Result<Option<UserRec>, StoreError> {
+        if !is_issued_id(id) {
+            return Ok(None);
+        }
+        let it = self.table.get(item::user_pk(id), item::USER_SK).await?;
+        Ok(it.as_ref().and_then(item::user_from_item))
+    }
+
+    /// Resolves a lower-cased username to `(user id, domain id)` (1 `GetItem`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn lookup_username(
+        &self,
+        username_key: &str,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let it = self
+            .table
+            .get(item::name_pk(username_key), item::NAME_SK)
+            .await?;
+        Ok(it.and_then(|i| Some((get_s(&i, "user_id")?, get_s(&i, "domain_id")))))
+    }
+
+    /// Reads several users and a domain in one strongly consistent `BatchGetItem` (none when
+    /// there is nothing well-formed to read). Malformed ids are simply absent from the answer.
+    ///
+    /// # Errors
+    /// DynamoDB faults, or keys left unprocessed after retries (a throttle).
+    pub async fn get_users_and_domain(
+        &self,
+        user_ids: &[&str],
+        domain_id: Option<&str>,
+    ) -> Result<(HashMap<String, UserRec>, Option<DomainRec>), StoreError> {
+        let mut keys: Vec<Item> = Vec::new();
+        for id in user_ids.iter().filter(|id| is_issued_id(id)) {
+            let k = key(item::user_pk(id), item::USER_SK);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        if let Some(d) = domain_id.filter(|d| is_domain_id(d)) {
+            keys.push(key(item::domain_pk(d), item::DOMAIN_SK));
+        }
+        let mut users = HashMap::new();
+        let mut domain = None;
+        for it in self.table.batch_get(keys).await? {
+            match get_s(&it, "sk").as_deref() {
+                Some(item::USER_SK) => {
+                    if let Some(u) = item::user_from_item(&it) {
+                        users.insert(u.id.clone(), u);
+                    }
+                }
+                Some(item::DOMAIN_SK) => domain = item::domain_from_item(&it),
+                _ => {}
+            }
+        }
+        Ok((users, domain))
+    }
+
+    /// Reads a user's whole partition (user, OTP devices, bypass codes) with one `Query`.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn get_bundle(&self, user_id: &str) -> Result<UserBundle, StoreError> {
+        let mut bundle = UserBundle::default();
+        if !is_issued_id(user_id) {
+            return Ok(bundle);
+        }
+        for it in self.table.partition(item::user_pk(user_id)).await? {
+            let sk = get_s(&it, "sk").unwrap_or_default();
+            if sk == item::USER_SK {
+                bundle.user = item::user_from_item(&it);
+            } else if sk.starts_with(item::DEVICE_PREFIX) {
+                bundle.devices.extend(item::device_from_item(&it));
+            } else if sk.starts_with(item::BYPASS_PREFIX) {
+                bundle.bypass.extend(item::bypass_from_item(&it));
+            }
+        }
+        Ok(bundle)
+    }
+
+    /// Creates a user, reserving its username and creating or joining its domain, in one
+    /// `TransactWriteItems`.
+    ///
+    /// Invariant: usernames are unique (case-insensitively) and a domain never holds more than
+    /// its limit, whatever runs concurrently; nothing is written unless everything is. A
+    /// refused join costs one more `GetItem` to tell a full domain from a missing one.
+    ///
+    /// # Errors
+    /// DynamoDB faults (conflicts and throttles after retries).
+    pub async fn create_user(
+        &self,
+        user: &UserRec,
+        username_key: &str,
+        plan: &DomainPlan,
+    ) -> Result<Result<(), CreateRefusal>, StoreError> {
+        let mut name_item = key(item::name_pk(username_key), item::NAME_SK);
+        name_item.insert("user_id".into(), s(&user.id));
+        if let Some(d) = &user.domain_id {
+            name_item.insert("domain_id".into(), s(d));
+        }
+        let mut writes = vec![
+            Write::Put {
+                item: name_item,
+                if_absent: true,
+            },
+            Write::Put {
+                item: item::user_to_item(user),
+                if_absent: true,
+            },
+        ];
+        match plan {
+            DomainPlan::None => {}
+            DomainPlan::Create(d) => writes.push(Write::Put {
+                item: item::domain_to_item(d),
+                if_absent: true,
+            }),
+            DomainPlan::Join { id, limit } => {
+                let mut e = Expr::new();
+                e.cond_exists().cond_below("users", *limit).add("users", 1);
+                writes.push(Write::Update {
+                    pk: item::domain_pk(id),
+                    sk: item::DOMAIN_SK.into(),
+                    expr: e,
+                });
+            }
+        }
+        let Err(flags) = self.table.transact(writes).await? else {
+            return Ok(Ok(()));
+        };
+        if flags.first().copied().unwrap_or(false) {
+            return Ok(Err(CreateRefusal::Duplicate));
+        }
+        Ok(Err(match plan {
+            DomainPlan::Create(_) => CreateRefusal::DomainTaken,
+            DomainPlan::Join { id, .. } => match self.get_domain(id).await? {
+                Some(_) => CreateRefusal::DomainFull,
+                None => CreateRefusal::NoDomain,
+            },
+            DomainPlan::None => CreateRefusal::Duplicate,
+        }))
+    }
+
+    /// Adds `role` to a user holding exactly `held` (1 `UpdateItem`, compare-and-set on the
+    /// role list). `Ok(false)` when the roles changed since they were read: two concurrent
+    /// grants can never lose one.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn grant_role(
+        &self,
+        user_id: &str,
+        held: &[Role],
+        role: Role,
+    ) -> Result<bool, StoreError> {
+        let mut roles = held.to_vec();
+        roles.push(role);
+        let mut e = Expr::new();
+        e.cond_exists()
+            .cond_eq("roles", roles_attr(held))
+            .set("roles", roles_attr(&roles));
+        let out = self
+            .table
+            .update(item::user_pk(user_id), item::USER_SK, e)
+            .await?;
+        Ok(matches!(out, super::client::Updated::Done(_)))
+    }
+}
