@@ -109,10 +109,21 @@ pub async fn authorize(
     ))
 }
 
-/// Checks a token against the user's and the domain's revocation markers (§4.3).
+/// Checks a token against the user's and the domain's revocation markers (§4.3), and against
+/// the user's MFA state: a token authenticated by a password alone never outlives MFA being on
+/// or (unless it is a SETUP-MFA token) required, whatever the timing of the login that minted
+/// it (§8.3).
 pub fn token_still_valid(token: &TokenRec, user: &UserRec, domain: Option<&DomainRec>) -> bool {
     let markers = user.markers(domain.map_or(0, |d| d.revoked_non_mfa));
-    policy::token_valid(token.issued, token.is_mfa(), user.level, &markers)
+    if !policy::token_valid(token.issued, token.is_mfa(), user.level, &markers) {
+        return false;
+    }
+    let password_only = token.methods.iter().all(|m| m == "PASSWORD");
+    if !password_only {
+        return true;
+    }
+    let required = policy::effective_required(user.level, domain.map(|d| d.level));
+    !(user.mfa_enabled || (required && token.scope.is_none()))
 }
 
 /// Like [`authorize`] with a required target, returning it unwrapped.

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-/// A parsed request, owned, handed to an operation.
-#[derive(Debug)]
+/// A parsed request, owned, handed to an operation. Its `Debug` shows neither headers (tokens,
+/// session ids) nor the body (passwords, codes).
 pub struct Ctx {
     /// Path parameters in template order.
     pub params: Vec<(&'static str, String)>,
@@ -24,8 +24,17 @@ pub struct Ctx {
     pub path: String,
 }
 
-/// What an operation answers on success.
-#[derive(Debug)]
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("path", &self.path)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an operation answers on success. Its `Debug` shows the status only (bodies carry
+/// tokens, codes and key URIs).
 pub struct Reply {
     /// Status.
     pub status: StatusCode,
@@ -33,6 +42,14 @@ pub struct Reply {
     pub body: Option<Value>,
     /// Extra headers.
     pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reply {

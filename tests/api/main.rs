@@ -18,6 +18,7 @@ mod phones;
 
 mod bypass;
 mod enforcement;
+mod hardening;
 mod mfa_helpers;
 mod mfa_login;
 mod mfa_settings;

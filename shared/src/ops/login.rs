@@ -8,7 +8,7 @@ use crate::http::{Ctx, Reply, error_body};
 use crate::policy::{self, LoginDecision};
 use crate::services::tokens::SETUP_MFA;
 use crate::services::{lockout, secrets, sms, tokens};
-use crate::store::{FinishLogin, LoginClaim, SessionRec, UserBundle, UserRec};
+use crate::store::{FinishLogin, LoginClaim, LoginGuard, SessionRec, UserBundle, UserRec};
 use crate::totp;
 use crate::wire::requests::{Auth, AuthRequest, PasscodeCredentials, PasswordCredentials};
 use crate::wire::responses::Access;
@@ -20,6 +20,9 @@ const BAD_SESSION: ApiError = ApiError::Unauthorized("Invalid or expired session
 const BAD_PASSCODE: ApiError = ApiError::Unauthorized("Invalid passcode");
 const LOCKED: ApiError = ApiError::Forbidden("User is locked out of multi-factor authentication.");
 const NOT_OBJECT: &str = "Credentials must be a JSON object.";
+/// Longest password ever checked against a hash (longer ones cannot match: the policy caps
+/// passwords at 256 bytes).
+const MAX_PASSWORD: usize = 1024;
 
 /// `POST /v2.0/tokens`.
 ///
@@ -89,7 +92,14 @@ async fn password_step(
         .get_users_and_domain(&[user_id.as_str()], domain_id.as_deref())
         .await?;
     let user = users.remove(&user_id).ok_or(BAD_CREDENTIALS)?;
-    if password.len() > 1024 || !crypto::verify_password(&password, &user.password_hash) {
+    let verified = if password.len() > MAX_PASSWORD {
+        // Same work as for an unknown username: answer time is no username oracle (§8.3).
+        crypto::dummy_password_check(&password);
+        false
+    } else {
+        crypto::verify_password(&password, &user.password_hash)
+    };
+    if !verified {
         tracing::info!(user_id = %user.id, reason = "wrong password", "login failed");
         return Err(BAD_CREDENTIALS);
     }
@@ -190,25 +200,34 @@ async fn passcode_step(
     if !user.enabled {
         return Err(ApiError::UserDisabled);
     }
-    if lockout::is_locked(app, user) {
+    // The attempt is counted before the passcode is looked at, so parallel guesses cannot
+    // outrun the lock (§8.3); a success resets the count.
+    if lockout::is_locked(app, user) || !lockout::reserve_attempt(app, &user.id).await? {
         return Err(LOCKED);
     }
     let Some((claim, method)) = match_passcode(app, &bundle, &session, passcode, now_s).await?
     else {
-        lockout::record_failure(app, &user.id).await?;
+        tracing::info!(user_id = %user.id, reason = "wrong passcode", "mfa login failed");
         return Err(BAD_PASSCODE);
+    };
+    let guard = LoginGuard {
+        mfa_epoch: session.mfa_epoch,
+        bypass_set: match &claim {
+            LoginClaim::Bypass { .. } => user.bypass_set.as_deref(),
+            _ => None,
+        },
     };
     let (token_id, token) = tokens::mint(app, user, &[method, "PASSWORD"], false);
     match app
         .store
-        .finish_login(&session_hash, &user.id, claim, &token)
+        .finish_login(&session_hash, &user.id, guard, claim, &token)
         .await?
     {
         FinishLogin::Done => {}
         FinishLogin::SessionGone => return Err(BAD_SESSION),
         FinishLogin::ClaimRefused => {
             // The code's time step was already used (replay), or the bypass code is gone.
-            lockout::record_failure(app, &user.id).await?;
+            tracing::info!(user_id = %user.id, reason = "code already used", "mfa login failed");
             return Err(BAD_PASSCODE);
         }
     }

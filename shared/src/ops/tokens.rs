@@ -68,17 +68,13 @@ pub async fn validate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn revoke(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, _) = authorize(app, &ctx, None, Scope::ScopedOk).await?;
+    // Not scoped OK (§8.3): a SETUP-MFA token gets 403, even on itself.
+    let (caller, _) = authorize(app, &ctx, None, Scope::FullOnly).await?;
     let hash = match ctx.param_opt("tokenId") {
         None => caller.token.hash.clone(),
         Some(t) => {
             let hash = crypto::sha256_hex(t);
             if hash != caller.token.hash {
-                if caller.scoped() {
-                    return Err(ApiError::Forbidden(
-                        "A SETUP-MFA scoped token may only revoke itself.",
-                    ));
-                }
                 let token = app.store.get_token(&hash).await?.ok_or(NO_TOKEN)?;
                 if token.user_id != caller.user.id {
                     let owner = app.store.get_user(&token.user_id).await?.ok_or(NO_TOKEN)?;

@@ -1,4 +1,5 @@
-//! The MFA login lock (§3.4): consecutive failed passcodes, counted atomically on the user.
+//! The MFA login lock (§3.4, §8.3): consecutive failed passcodes, counted atomically on the
+//! user, each attempt reserved before its passcode is checked.
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -18,17 +19,26 @@ pub fn is_locked(app: &App, u: &UserRec) -> bool {
     )
 }
 
-/// Counts a failed passcode for `user_id` (atomic `ADD`, shared by every Lambda instance).
+/// Reserves one passcode attempt for `user_id` under the lock rule (atomic, shared by every
+/// Lambda instance): `false` when the user is locked. The attempt counts as a failure until a
+/// successful login resets the count.
 ///
 /// # Errors
 /// `503` on DynamoDB faults.
-pub async fn record_failure(app: &App, user_id: &str) -> Result<(), ApiError> {
-    if let Some(fails) = app
+pub async fn reserve_attempt(app: &App, user_id: &str) -> Result<bool, ApiError> {
+    let c = &app.config;
+    let reserved = app
         .store
-        .record_passcode_failure(user_id, app.now_ms())
-        .await?
-    {
-        tracing::info!(user_id = %user_id, fails, reason = "wrong passcode", "mfa login failed");
+        .reserve_passcode_attempt(
+            user_id,
+            app.now_ms(),
+            c.lockout_threshold,
+            c.lockout_secs * 1000,
+            c.lockout_cap,
+        )
+        .await?;
+    if let Some(attempts) = reserved {
+        tracing::debug!(user_id = %user_id, attempts, "passcode attempt reserved");
     }
-    Ok(())
+    Ok(reserved.is_some())
 }

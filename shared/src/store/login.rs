@@ -5,6 +5,15 @@ use super::expr::Expr;
 use super::item::{self, b, get_n, n};
 use super::{SessionRec, Store, StoreError, TokenRec};
 
+/// What a passcode step's commit requires of the user item, as read when the attempt began.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginGuard<'a> {
+    /// The `mfa_epoch` the session was opened under (disable and delete-mfa bump it).
+    pub mfa_epoch: u64,
+    /// For a bypass code: the set it belongs to, which must still be the user's current one.
+    pub bypass_set: Option<&'a str>,
+}
+
 /// The use-once item a successful passcode step consumes alongside the session.
 #[derive(Debug)]
 pub enum LoginClaim {
@@ -29,7 +38,8 @@ pub enum LoginClaim {
 pub enum FinishLogin {
     /// Committed: session and claim consumed, token stored.
     Done,
-    /// The session was consumed by a concurrent request.
+    /// The session was consumed by a concurrent request, or MFA was turned off or removed
+    /// since it opened.
     SessionGone,
     /// The claim was refused: the TOTP step was used already (replay), or the bypass code is
     /// gone.
@@ -95,7 +105,9 @@ impl Store {
     /// token, all or nothing.
     ///
     /// Invariant: a session, a TOTP step of a device and a bypass code each admit one
-    /// successful login, however many requests race; a refused commit writes nothing.
+    /// successful login, however many requests race; the commit happens only while MFA is on
+    /// under the session's epoch and, for a bypass code, while its set is still current
+    /// (contract §8.3); a refused commit writes nothing.
     ///
     /// # Errors
     /// DynamoDB faults (conflicts and throttles after retries).
@@ -103,15 +115,23 @@ impl Store {
         &self,
         session_hash: &str,
         user_id: &str,
+        guard: LoginGuard<'_>,
         claim: LoginClaim,
         token: &TokenRec,
     ) -> Result<FinishLogin, StoreError> {
+        let bypass = matches!(claim, LoginClaim::Bypass { .. });
         let mut writes = vec![Write::delete_existing(
             item::session_pk(session_hash),
             item::SESSION_SK.into(),
         )];
         let mut user = Expr::new();
-        user.cond_exists().set("fails", n(0));
+        user.cond_exists()
+            .cond_eq("mfa_enabled", b(true))
+            .cond_eq("mfa_epoch", n(guard.mfa_epoch))
+            .set("fails", n(0));
+        if let Some(set) = guard.bypass_set {
+            user.cond_eq("bypass_set", super::item::s(set));
+        }
         writes.push(Write::Update {
             pk: item::user_pk(user_id),
             sk: item::USER_SK.into(),
@@ -140,25 +160,46 @@ impl Store {
             item: item::token_to_item(token),
             if_absent: true,
         });
+        let flag = |flags: &[bool], i: usize| flags.get(i).copied().unwrap_or(false);
         Ok(match self.table.transact(writes).await? {
             Ok(()) => FinishLogin::Done,
-            Err(flags) if flags.first().copied().unwrap_or(true) => FinishLogin::SessionGone,
+            Err(f) if flag(&f, 0) => FinishLogin::SessionGone,
+            Err(f) if flag(&f, 1) && !bypass => FinishLogin::SessionGone,
             Err(_) => FinishLogin::ClaimRefused,
         })
     }
 
-    /// Counts one failed passcode at `now_ms` (1 `UpdateItem`, atomic `ADD`, shared by every
-    /// Lambda instance); returns the count after it (`None` if the user is gone).
+    /// Reserves one passcode attempt before the passcode is checked (1 `UpdateItem`: `ADD
+    /// fails 1`, `SET last_fail`, under the condition that the user is not locked at `now_ms`).
+    /// A success later resets the count ([`Store::finish_login`]); a failure leaves it counted.
+    ///
+    /// Invariant (contract §8.3): however many attempts arrive at once, at most `threshold`
+    /// are evaluated per lock window, and none once `cap` consecutive failures are reached.
+    /// `Ok(None)` when locked (or the user is gone), else the count including this attempt.
     ///
     /// # Errors
     /// DynamoDB faults.
-    pub async fn record_passcode_failure(
+    pub async fn reserve_passcode_attempt(
         &self,
         user_id: &str,
         now_ms: u64,
+        threshold: u64,
+        lock_ms: u64,
+        cap: u64,
     ) -> Result<Option<u64>, StoreError> {
         let mut e = Expr::new();
-        e.cond_exists().add("fails", 1).set("last_fail", n(now_ms));
+        let (f, lf) = (e.name("fails"), e.name("last_fail"));
+        let (thr, cap, cutoff) = (
+            e.val(n(threshold)),
+            e.val(n(cap)),
+            e.val(n(now_ms.saturating_sub(lock_ms))),
+        );
+        e.cond_exists()
+            .cond(format!(
+                "attribute_not_exists({f}) OR {f} < {thr} OR ({f} < {cap} AND (attribute_not_exists({lf}) OR {lf} <= {cutoff}))"
+            ))
+            .add("fails", 1)
+            .set("last_fail", n(now_ms));
         Ok(
             match self
                 .table

@@ -26,7 +26,7 @@ mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
 pub use limits::{SmsClaim, SmsRefusal};
-pub use login::{FinishLogin, LoginClaim};
+pub use login::{FinishLogin, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};
 pub use phone::PhoneRemoval;
 pub use records::{

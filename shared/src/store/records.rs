@@ -1,10 +1,34 @@
-//! The records the store reads and writes: plain structs, no DynamoDB types.
+//! The records the store reads and writes: plain structs, no DynamoDB types. Their `Debug`
+//! shows ids, flags and counters only: never a hash, a sealed value or a username.
 
 use crate::domain::{EnforcementLevel, FactorType, Role};
 use crate::policy::{RevocationMarkers, Subject};
 
+/// `Debug` showing only the listed (non-secret) fields.
+macro_rules! redacted_debug {
+    ($($t:ident { $($f:ident),* })*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    $(.field(stringify!($f), &self.$f))*
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+redacted_debug! {
+    UserRec { id, enabled, domain_id, mfa_enabled, factor, level, fails, otp_count, otp_verified }
+    PhoneRec { id, verified }
+    PinRec { id, expires, tries }
+    TokenRec { user_id, issued, expires, methods, scope }
+    DeviceRec { id, user_id, verified, last_step, fails }
+    BypassRec { set_id, expires }
+    SessionRec { user_id, expires, mfa_epoch }
+}
+
 /// A user and its per-user MFA state (one item).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UserRec {
     /// Id (32 hex).
     pub id: String,
@@ -85,7 +109,7 @@ impl UserRec {
 }
 
 /// The user's phone: the number sealed at rest, a masked hint for logs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PhoneRec {
     /// Phone id.
     pub id: String,
@@ -98,7 +122,7 @@ pub struct PhoneRec {
 }
 
 /// A pending phone-verification PIN (hash only).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PinRec {
     /// Nonce that identifies this PIN (resends replace it).
     pub id: String,
@@ -130,7 +154,7 @@ pub struct DomainRec {
 }
 
 /// An API token (stored under the SHA-256 of its value).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenRec {
     /// SHA-256 of the token value.
     pub hash: String,
@@ -158,7 +182,7 @@ impl TokenRec {
 }
 
 /// A TOTP device.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeviceRec {
     /// Device id.
     pub id: String,
@@ -179,7 +203,7 @@ pub struct DeviceRec {
 }
 
 /// One bypass code (hash only).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BypassRec {
     /// Sort key (identifies the code).
     pub sk: String,
@@ -192,7 +216,7 @@ pub struct BypassRec {
 }
 
 /// An open MFA login session (stored under the SHA-256 of its id).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionRec {
     /// SHA-256 of the session id.
     pub hash: String,
@@ -226,5 +250,74 @@ impl BypassRec {
             hash,
             expires,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_hash_sealed_value_or_username() {
+        let u = UserRec {
+            id: "u1".into(),
+            username: "alice-secret-name".into(),
+            password_hash: "$argon2id$SECRETHASH".into(),
+            phone: Some(PhoneRec {
+                id: "p1".into(),
+                sealed: "v1:SEALEDNUMBER".into(),
+                hint: "+1*******42".into(),
+                verified: true,
+            }),
+            pin: Some(PinRec {
+                id: "n1".into(),
+                hash: "PINHASH".into(),
+                expires: 1,
+                tries: 0,
+            }),
+            ..UserRec::default()
+        };
+        let d = DeviceRec {
+            id: "d1".into(),
+            user_id: "u1".into(),
+            name: "n".into(),
+            verified: true,
+            sealed_seed: "v1:SEALEDSEED".into(),
+            last_step: 1,
+            fails: 0,
+            last_fail: 0,
+        };
+        let s = SessionRec {
+            hash: "SESSIONHASH".into(),
+            user_id: "u1".into(),
+            expires: 1,
+            passcode_hash: Some("PASSCODEHASH".into()),
+            mfa_epoch: 0,
+        };
+        let t = TokenRec {
+            hash: "TOKENHASH".into(),
+            user_id: "u1".into(),
+            domain_id: None,
+            issued: 0,
+            expires: 1,
+            methods: vec!["PASSWORD".into()],
+            scope: None,
+        };
+        let b = BypassRec::new("set", 0, "BYPASSHASH".into(), 1);
+        let out = format!("{u:?} {d:?} {s:?} {t:?} {b:?}");
+        for secret in [
+            "alice-secret-name",
+            "SECRETHASH",
+            "SEALEDNUMBER",
+            "PINHASH",
+            "SEALEDSEED",
+            "SESSIONHASH",
+            "PASSCODEHASH",
+            "TOKENHASH",
+            "BYPASSHASH",
+        ] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(out.contains("u1") && out.contains("d1"));
     }
 }

@@ -1,0 +1,267 @@
+//! Contract §8.3 as an attacker would test it: parallel guessing, logins racing an enable,
+//! every field combination of `PUT {MF}`, over-long ids on every route, answer times that do
+//! not tell known usernames from unknown ones, and scoped tokens that cannot revoke.
+
+use crate::helpers::{BAD_CREDENTIALS, TestApi, TestUser};
+use crate::mfa_helpers::{
+    add_verified_otp, count_status, enable_otp_mfa, in_parallel, otp_challenge, put_mfa,
+    token_works, wrong_totp,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn owner(api: &TestApi) -> (TestUser, TestUser) {
+    let ua = api.new_user_admin().await;
+    let sub = api.new_sub_user(&ua).await;
+    (ua, sub)
+}
+
+fn statuses(rs: &[crate::helpers::ApiResponse]) -> Vec<u16> {
+    rs.iter().map(|r| r.code()).collect()
+}
+
+async fn parallel_wrong_passcodes_are_evaluated_at_most_threshold_times(n: usize) {
+    let api = TestApi::new();
+    let (_, mut sub) = owner(&api).await;
+    let dev = enable_otp_mfa(&api, &mut sub).await;
+    let session = otp_challenge(&api, &sub).await;
+    let wrong = wrong_totp(&dev.secret);
+
+    let rs = in_parallel(n, |_| api.login_passcode(&session, &wrong)).await;
+
+    let evaluated = count_status(&rs, 401);
+    assert!(
+        (1..=3).contains(&evaluated),
+        "{evaluated} of {n} evaluated: {:?}",
+        statuses(&rs)
+    );
+    assert_eq!(count_status(&rs, 403), n - evaluated, "{:?}", statuses(&rs));
+    // Locked now: the right code is refused too.
+    let right = api.login_passcode(&session, &dev.next_code().await).await;
+    right.expect_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn sixteen_parallel_wrong_passcodes_are_evaluated_at_most_threshold_times() {
+    parallel_wrong_passcodes_are_evaluated_at_most_threshold_times(16).await;
+}
+
+#[tokio::test]
+async fn thirty_two_parallel_wrong_passcodes_are_evaluated_at_most_threshold_times() {
+    parallel_wrong_passcodes_are_evaluated_at_most_threshold_times(32).await;
+}
+
+#[tokio::test]
+async fn no_password_token_minted_around_an_enable_survives_it() {
+    let api = TestApi::new();
+    let (ua, sub) = owner(&api).await;
+    add_verified_otp(&api, &sub).await;
+
+    // Four clients log in with the password in a loop while the admin enables MFA.
+    let stop = Instant::now() + Duration::from_millis(1_500);
+    let logins = futures::future::join_all((0..4).map(|_| async {
+        let mut tokens = Vec::new();
+        while Instant::now() < stop {
+            let r = api.login(&sub.username, &sub.password).await;
+            if r.code() == 200 {
+                tokens.push(
+                    r.json["access"]["token"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                );
+            }
+        }
+        tokens
+    }));
+    let enable = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        put_mfa(
+            &api,
+            &ua.token,
+            &sub.id,
+            json!({"enabled": true, "factorType": "OTP"}),
+        )
+        .await
+        .expect_status(204);
+    };
+    let (tokens, ()) = tokio::join!(logins, enable);
+    let tokens: Vec<String> = tokens.into_iter().flatten().collect();
+    assert!(!tokens.is_empty(), "no password login before the enable");
+    for t in &tokens {
+        assert!(
+            !token_works(&api, t, &sub.id).await,
+            "a password token outlived the enable"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_field_combination_of_mfa_settings_by_an_admin_answers_without_a_server_error() {
+    let api = TestApi::new();
+    let (ua, sub) = owner(&api).await;
+    add_verified_otp(&api, &sub).await;
+    let mut combos = 0;
+    for enabled in [None, Some(true), Some(false)] {
+        for factor in [None, Some("OTP")] {
+            for unlock in [None, Some(true), Some(false)] {
+                for level in [None, Some("OPTIONAL")] {
+                    let mut m = serde_json::Map::new();
+                    if let Some(e) = enabled {
+                        m.insert("enabled".into(), json!(e));
+                    }
+                    if let Some(f) = factor {
+                        m.insert("factorType".into(), json!(f));
+                    }
+                    if let Some(u) = unlock {
+                        m.insert("unlock".into(), json!(u));
+                    }
+                    if let Some(l) = level {
+                        m.insert("userMultiFactorEnforcementLevel".into(), json!(l));
+                    }
+                    if m.is_empty() {
+                        continue;
+                    }
+                    combos += 1;
+                    let r = put_mfa(&api, &ua.token, &sub.id, Value::Object(m.clone())).await;
+                    assert_eq!(r.code(), 204, "{m:?}: {}", r.text);
+                }
+            }
+        }
+    }
+    assert_eq!(combos, 35);
+    let r = put_mfa(
+        &api,
+        &ua.token,
+        &sub.id,
+        json!({"enabled": true, "unlock": true}),
+    )
+    .await;
+    r.expect_status(204);
+}
+
+#[tokio::test]
+async fn over_long_ids_on_every_route_are_404_or_a_client_error_never_a_server_error() {
+    let api = TestApi::new();
+    let admin = api.service_admin_token().await;
+    let me = api.validate_token(&admin, &admin).await.json["access"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({
+        "RAX-AUTH:mobilePhone": {"number": "+1 512-555-0142"},
+        "RAX-AUTH:verificationCode": {"code": "123456"},
+        "RAX-AUTH:otpDevice": {"name": "x"},
+        "RAX-AUTH:multiFactor": {"unlock": false},
+        "RAX-AUTH:multiFactorDomain": {"domainMultiFactorEnforcementLevel": "OPTIONAL"},
+    });
+    let mut checked = 0;
+    for route in shared::routes::ROUTES {
+        let params: Vec<&str> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .collect();
+        for long in &params {
+            let len = if matches!(*long, "userId" | "domainId") {
+                2_100
+            } else {
+                1_100
+            };
+            let mut path = route.path.to_string();
+            for p in &params {
+                let v = if p == long {
+                    "a".repeat(len)
+                } else {
+                    match *p {
+                        "userId" => me.clone(),
+                        "domainId" => "123456".into(),
+                        "roleId" => "2".into(),
+                        _ => crate::helpers::random_id(),
+                    }
+                };
+                path = path.replace(&format!("{{{p}}}"), &v);
+            }
+            let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+            let r = api
+                .raw(
+                    method,
+                    &path,
+                    Some(&admin),
+                    Some("application/json"),
+                    Some(serde_json::to_vec(&body).unwrap()),
+                    &[],
+                )
+                .await;
+            checked += 1;
+            assert!(
+                r.code() < 500,
+                "{} {} ({long} long): {}",
+                route.method,
+                route.path,
+                r.text
+            );
+            if matches!(*long, "userId" | "domainId" | "tokenId") {
+                assert_eq!(
+                    r.code(),
+                    404,
+                    "{} {} ({long}): {}",
+                    route.method,
+                    route.path,
+                    r.text
+                );
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} routes with ids");
+}
+
+#[tokio::test]
+async fn answer_time_does_not_tell_a_known_username_with_a_long_password() {
+    let api = TestApi::new();
+    let (_, sub) = owner(&api).await;
+    let long = "p".repeat(2_000);
+    let unknown = format!("nobody{}", crate::helpers::random_alnum(10));
+    let mut known_ms = Vec::new();
+    let mut unknown_ms = Vec::new();
+    for _ in 0..7 {
+        for (name, out) in [(&sub.username, &mut known_ms), (&unknown, &mut unknown_ms)] {
+            let t = Instant::now();
+            api.login(name, &long)
+                .await
+                .expect_error_message(401, "unauthorized", BAD_CREDENTIALS);
+            out.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (k, u) = (median(&mut known_ms), median(&mut unknown_ms));
+    // One Argon2id is tens of milliseconds: skipping it on one side shows as a ratio of 5 or
+    // more; equal work stays close to 1 (the bound leaves room for a noisy machine).
+    let ratio = u / k;
+    assert!(
+        (0.4..2.5).contains(&ratio),
+        "unknown/known answer time {ratio:.2} (known {k:.4} s, unknown {u:.4} s)"
+    );
+}
+
+#[tokio::test]
+async fn a_setup_mfa_token_cannot_revoke_tokens_not_even_itself() {
+    let api = TestApi::new();
+    let (_, sub) = owner(&api).await;
+    let r = api.login_setup_mfa(&sub.username, &sub.password).await;
+    r.expect_status(200);
+    let scoped = r.json["access"]["token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.delete(&scoped, "/v2.0/tokens")
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(&scoped, &format!("/v2.0/tokens/{scoped}"))
+        .await
+        .expect_error(403, "forbidden");
+}
