@@ -126,6 +126,9 @@ export LOCKOUT_CAP=5
 export OTP_VERIFY_LOCK_SECONDS=6
 export NEW_DOMAIN_ENFORCEMENT_LEVEL=OPTIONAL
 export LOCAL_RELOAD=0
+# The functions log at TRACE (the most they ever can), and the suite scans that log for every
+# secret it used (tests/api/logs.rs): nothing secret may reach a log at any level.
+export AWS_LAMBDA_LOG_LEVEL=TRACE
 export LAMBDA_CONCURRENCY=${LAMBDA_CONCURRENCY:-3}
 export LOCAL_STACK_DIR="$STACK_DIR/stack"
 
@@ -146,6 +149,7 @@ section "API tests (cargo test -p api-tests)"
 export API_URL="http://127.0.0.1:$API_PORT"
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
 export MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+export STACK_LOG="$RUN_LOG"
 # For the tests' direct table reads (DynamoDB Local runs with -sharedDb, any credentials work).
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT" AWS_ENDPOINT_URL_SNS="$MOTO_URL" AWS_ENDPOINT_URL_KMS="$MOTO_URL"

@@ -1,12 +1,53 @@
 //! Logging setup: JSON lines (Lambda's JSON log format), level from `AWS_LAMBDA_LOG_LEVEL`
 //! (set by Lambda's advanced logging controls) or `RUST_LOG` (a plain level such as `info`).
-//! Nothing secret is ever logged: secret-bearing types redact themselves in `Debug`, and
-//! handlers log ids and reasons only.
+//! Nothing secret is ever logged, at any level: secret-bearing types redact themselves in
+//! `Debug`, handlers log ids and reasons only, and other crates are capped at INFO.
 //!
 //! A plain level filter, not `EnvFilter`: directive parsing pulls in the regex engine, which
 //! costs binary size and cold-start time for no use here.
 
+use tracing::Level;
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Whether an event of `target` at `level` may be written. Our own code (the `shared` crate and
+/// the function binaries) logs ids and reasons only, at any level. Other crates are capped at
+/// INFO: at DEBUG and TRACE the Lambda runtime logs raw events (passwords, tokens) and the AWS
+/// SDK logs request bodies (SMS texts with codes), which must never reach a log (§8.3).
+fn allowed(target: &str, level: Level) -> bool {
+    let ours = target == "shared"
+        || target.starts_with("shared::")
+        || FUNCTIONS.contains(&target.split("::").next().unwrap_or(""));
+    ours || level <= Level::INFO
+}
+
+/// Crate names of the function binaries (their log targets).
+const FUNCTIONS: &[&str] = &[
+    "add_otp_device",
+    "add_phone",
+    "add_role_to_user",
+    "authenticate",
+    "create_user",
+    "delete_mfa",
+    "delete_otp_device",
+    "delete_phone",
+    "fallback",
+    "generate_bypass_codes",
+    "get_domain",
+    "get_otp_device",
+    "get_phone",
+    "get_user",
+    "list_otp_devices",
+    "list_phones",
+    "revoke_token",
+    "send_phone_code",
+    "update_domain_enforcement",
+    "update_mfa_settings",
+    "validate_token",
+    "verify_otp_device",
+    "verify_phone",
+];
 
 fn level(raw: &str) -> LevelFilter {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -30,6 +71,10 @@ pub fn init() {
         .with_current_span(false)
         .with_target(false)
         .with_ansi(false)
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(|m| {
+            allowed(m.target(), *m.level())
+        }))
         .try_init();
 }
 
@@ -43,5 +88,23 @@ mod tests {
         assert_eq!(level("fatal"), LevelFilter::ERROR);
         assert_eq!(level(""), LevelFilter::INFO);
         assert_eq!(level("shared=debug"), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn other_crates_are_capped_at_info_and_ours_are_not() {
+        for noisy in [
+            "lambda_runtime",
+            "aws_smithy_runtime::client",
+            "hyper_util",
+            "h2",
+        ] {
+            assert!(!allowed(noisy, Level::TRACE), "{noisy}");
+            assert!(!allowed(noisy, Level::DEBUG), "{noisy}");
+            assert!(allowed(noisy, Level::INFO), "{noisy}");
+            assert!(allowed(noisy, Level::ERROR), "{noisy}");
+        }
+        assert!(allowed("shared::ops::login", Level::TRACE));
+        assert!(allowed("authenticate", Level::DEBUG));
+        assert!(!allowed("sharedish", Level::DEBUG));
     }
 }

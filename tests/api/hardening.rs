@@ -225,7 +225,7 @@ async fn answer_time_does_not_tell_a_known_username_with_a_long_password() {
     let unknown = format!("nobody{}", crate::helpers::random_alnum(10));
     let mut known_ms = Vec::new();
     let mut unknown_ms = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..9 {
         for (name, out) in [(&sub.username, &mut known_ms), (&unknown, &mut unknown_ms)] {
             let t = Instant::now();
             api.login(name, &long)
@@ -234,16 +234,15 @@ async fn answer_time_does_not_tell_a_known_username_with_a_long_password() {
             out.push(t.elapsed().as_secs_f64());
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (k, u) = (median(&mut known_ms), median(&mut unknown_ms));
-    // One Argon2id is tens of milliseconds: skipping it on one side shows as a ratio of 5 or
-    // more; equal work stays close to 1 (the bound leaves room for a noisy machine).
+    // The fastest of several interleaved tries is the work itself, free of the load other tests
+    // put on the machine meanwhile.
+    let fastest = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (k, u) = (fastest(&known_ms), fastest(&unknown_ms));
+    // One Argon2id is tens of milliseconds: skipping it for known usernames shows as a ratio
+    // of 5 or more; equal work stays close to 1 (the bound leaves room for a noisy machine).
     let ratio = u / k;
     assert!(
-        (0.4..2.5).contains(&ratio),
+        (0.33..3.0).contains(&ratio),
         "unknown/known answer time {ratio:.2} (known {k:.4} s, unknown {u:.4} s)"
     );
 }
@@ -264,4 +263,93 @@ async fn a_setup_mfa_token_cannot_revoke_tokens_not_even_itself() {
     api.delete(&scoped, &format!("/v2.0/tokens/{scoped}"))
         .await
         .expect_error(403, "forbidden");
+}
+
+/// The bypass-code items stored in `user_id`'s partition, as `(set id, stored hash)`.
+async fn stored_bypass_codes(api: &TestApi, user_id: &str) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let out = api
+        .dynamo()
+        .await
+        .query()
+        .table_name(&api.settings.table_name)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+        .expression_attribute_values(":pk", Av::S(format!("USER#{user_id}")))
+        .expression_attribute_values(":b", Av::S("BYPASS#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|i| {
+            let s = |k: &str| {
+                i.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            (s("set_id"), s("hash"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_bypass_set_deletes_the_previous_one_and_disable_deletes_all() {
+    let api = TestApi::new();
+    let (ua, mut sub) = owner(&api).await;
+    enable_otp_mfa(&api, &mut sub).await;
+    let gen_codes = |n: u32| {
+        let (api, sub) = (&api, &sub);
+        async move {
+            let r = crate::mfa_helpers::bypass_codes(
+                api,
+                &sub.token,
+                &sub.id,
+                Some(json!({"RAX-AUTH:bypassCodes": {"numberOfCodes": n}})),
+            )
+            .await;
+            r.expect_status(200);
+            crate::mfa_helpers::codes_of(&r)
+        }
+    };
+    let first = gen_codes(4).await;
+    let stored = stored_bypass_codes(&api, &sub.id).await;
+    assert_eq!(stored.len(), 4);
+    // Stored as keyed hashes, never the code itself.
+    for (_, hash) in &stored {
+        assert!(hash.starts_with("h1:"), "{hash}");
+        assert!(first.iter().all(|c| !hash.contains(c.as_str())));
+    }
+    let second = gen_codes(3).await;
+    let stored = stored_bypass_codes(&api, &sub.id).await;
+    assert_eq!(stored.len(), 3, "the first set is gone: {stored:?}");
+    assert!(stored.iter().all(|(set, _)| *set == stored[0].0));
+    assert_ne!(first, second);
+
+    put_mfa(&api, &ua.token, &sub.id, json!({"enabled": false}))
+        .await
+        .expect_status(204);
+    assert!(stored_bypass_codes(&api, &sub.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn self_generated_bypass_codes_are_valid_for_at_most_a_year() {
+    let api = TestApi::new();
+    let (_, mut sub) = owner(&api).await;
+    enable_otp_mfa(&api, &mut sub).await;
+    let ask = |d: &'static str| {
+        crate::mfa_helpers::bypass_codes(
+            &api,
+            &sub.token,
+            &sub.id,
+            Some(json!({"RAX-AUTH:bypassCodes": {"validityDuration": d}})),
+        )
+    };
+    ask("P365D").await.expect_status(200);
+    ask("P366D").await.expect_error_message(
+        400,
+        "badRequest",
+        "validityDuration must be at most P365D.",
+    );
 }

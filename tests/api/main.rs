@@ -19,6 +19,7 @@ mod phones;
 mod bypass;
 mod enforcement;
 mod hardening;
+mod logs;
 mod mfa_helpers;
 mod mfa_login;
 mod mfa_settings;

@@ -4,13 +4,17 @@ use crate::app::App;
 use crate::auth::{Rule, Scope, path_user};
 use crate::crypto;
 use crate::domain::{format_duration_secs, parse_duration_secs};
-use crate::error::ApiError;
+use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
+use crate::services::secrets;
 use crate::store::BypassRec;
 use crate::wire::CaseInsensitive;
 use crate::wire::requests::{BypassRequest, BypassSpec};
 use crate::wire::responses::{BypassCodes, BypassResponse};
 use lambda_http::http::StatusCode;
+
+/// Longest validity of codes a user generates for itself (contract §8.3: `P365D`).
+const MAX_SELF_VALIDITY_SECS: u64 = 365 * 86_400;
 
 /// `POST {MF}/bypass-codes` — rule L.
 ///
@@ -49,6 +53,11 @@ pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply,
             "validityDuration for another user must be from 1 to 180 minutes.",
         ));
     }
+    if duration > MAX_SELF_VALIDITY_SECS {
+        return Err(ApiError::BadRequest(
+            "validityDuration must be at most P365D.",
+        ));
+    }
     const MFA_OFF: ApiError = ApiError::BadRequest(
         "Multi-factor authentication must be enabled to generate bypass codes.",
     );
@@ -59,19 +68,36 @@ pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply,
     let set_id = crypto::new_id();
     let mut codes = Vec::new();
     let mut recs = Vec::new();
+    let context = secrets::bypass_context(&target.id, &set_id);
     for i in 0..usize::try_from(count).unwrap_or(1) {
         let code = crypto::random_digits(9);
-        recs.push(BypassRec::new(
-            &set_id,
-            i,
-            crypto::hash_code(&code)?,
-            expires,
-        ));
+        let hash = secrets::hash_code(app, &code, &context).await?;
+        recs.push(BypassRec::new(&set_id, i, hash, expires));
         codes.push(code);
     }
-    if !app.store.put_bypass_set(&target.id, &set_id, &recs).await? {
-        return Err(MFA_OFF);
+    // The new set replaces the current one in the same transaction; if another generation
+    // got there first, read the user again and replace that one instead.
+    let mut user = target;
+    for attempt in 1..=3 {
+        let previous = user.bypass_set.as_deref().map(|s| (s, user.bypass_count));
+        if app
+            .store
+            .put_bypass_set(&user.id, &set_id, &recs, previous)
+            .await?
+        {
+            break;
+        }
+        user = app.store.get_user(&user.id).await?.ok_or(errs::NO_USER)?;
+        if !user.mfa_enabled {
+            return Err(MFA_OFF);
+        }
+        if attempt == 3 {
+            return Err(ApiError::Conflict(
+                "The user's bypass codes changed concurrently; retry.",
+            ));
+        }
     }
+    let target = user;
     tracing::info!(user_id = %target.id, count, "bypass codes generated");
     let codes = BypassCodes {
         codes,

@@ -133,6 +133,7 @@ async fn password_step(
 /// Opens an MFA session and, for SMS, sends a 7-digit passcode; answers the OS-MF 401.
 async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError> {
     let session_id = crypto::new_secret_token();
+    let session_hash = crypto::sha256_hex(&session_id);
     let now_s = app.now_ms() / 1000;
     let mut passcode_hash = None;
     if user.factor != Some(FactorType::Otp) {
@@ -147,10 +148,11 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
         );
         // Sent before the session is stored: a failed send leaves no passcode behind.
         sms::send_limited(app, user, &number, &message).await?;
-        passcode_hash = Some(crypto::hash_code(&passcode)?);
+        let context = secrets::passcode_context(&user.id, &session_hash);
+        passcode_hash = Some(secrets::hash_code(app, &passcode, &context).await?);
     }
     let session = SessionRec {
-        hash: crypto::sha256_hex(&session_id),
+        hash: session_hash,
         user_id: user.id.clone(),
         expires: now_s + app.config.session_ttl_secs,
         passcode_hash,
@@ -253,10 +255,14 @@ async fn match_passcode(
     // 3. SMS passcode of this session.
     if user.factor == Some(FactorType::Sms)
         && passcode.len() == 7
-        && session
-            .passcode_hash
-            .as_deref()
-            .is_some_and(|h| crypto::verify_code(passcode, h))
+        && let Some(stored) = session.passcode_hash.as_deref()
+        && secrets::check_code(
+            app,
+            passcode,
+            &secrets::passcode_context(&user.id, &session.hash),
+            stored,
+        )
+        .await?
     {
         return Ok(Some((LoginClaim::None, "PASSCODE")));
     }
@@ -279,12 +285,13 @@ async fn match_passcode(
     if passcode.len() == 9
         && let Some(current) = user.bypass_set.as_deref()
     {
+        let context = secrets::bypass_context(&user.id, current);
         for c in bundle
             .bypass
             .iter()
             .filter(|c| c.set_id == current && c.expires > now_s)
         {
-            if crypto::verify_code(passcode, &c.hash) {
+            if secrets::check_code(app, passcode, &context, &c.hash).await? {
                 return Ok(Some((LoginClaim::Bypass { sk: c.sk.clone() }, "BYPASS")));
             }
         }

@@ -94,15 +94,11 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     );
     sms::send_limited(app, &target, &number, &message).await?;
     let expires = app.now_ms() / 1000 + app.config.pin_ttl_secs;
+    let pin_id = crypto::new_id();
+    let hash = secrets::hash_code(app, &pin, &secrets::pin_context(&target.id, &pin_id)).await?;
     let stored = app
         .store
-        .store_pin(
-            &target.id,
-            &phone.id,
-            &crypto::new_id(),
-            &crypto::hash_code(&pin)?,
-            expires,
-        )
+        .store_pin(&target.id, &phone.id, &pin_id, &hash, expires)
         .await?;
     if !stored {
         return Err(NO_PHONE);
@@ -138,7 +134,8 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     if !app.store.reserve_pin_try(&target.id, &pin.id, max).await? {
         return Err(errs::BAD_PIN);
     }
-    if code.len() > 16 || !crypto::verify_code(code.trim(), &pin.hash) {
+    let context = secrets::pin_context(&target.id, &pin.id);
+    if code.len() > 16 || !secrets::check_code(app, code.trim(), &context, &pin.hash).await? {
         tracing::info!(user_id = %target.id, reason = "wrong pin", "phone verification failed");
         return Err(errs::BAD_PIN);
     }

@@ -134,6 +134,11 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
     let change = MfaChange {
         factor: enable_factor.or(factor),
         enabled,
+        drop_bypass: target
+            .bypass_set
+            .clone()
+            .filter(|_| enabled == Some(false))
+            .map(|s| (s, target.bypass_count)),
         // Off -> on: every token of the user goes, SETUP-MFA tokens included (§4.3).
         revoke_all_at: turning_on.then_some(now),
         reset_fails: turning_on || enabled == Some(false) || unlock == Some(true),

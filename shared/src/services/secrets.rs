@@ -77,3 +77,43 @@ pub async fn open_seed(app: &App, d: &DeviceRec) -> Result<Seed, ApiError> {
     let plain = ring.open(&d.sealed_seed, &seed_aad(&d.user_id, &d.id))?;
     Ok(Seed::from_bytes(plain.to_vec()))
 }
+
+/// Keyed hash of a short code bound to `context` (contract §8.3).
+///
+/// # Errors
+/// `503` when KMS is unavailable.
+pub async fn hash_code(app: &App, code: &str, context: &str) -> Result<String, ApiError> {
+    Ok(app.keyring().await?.code_mac(code, context)?)
+}
+
+/// Checks a short code against its stored hash: a keyed hash, or a salted Argon2 hash written
+/// by an earlier release.
+///
+/// # Errors
+/// `503` when KMS is unavailable.
+pub async fn check_code(
+    app: &App,
+    code: &str,
+    context: &str,
+    stored: &str,
+) -> Result<bool, ApiError> {
+    if stored.starts_with("$argon2") {
+        return Ok(crate::crypto::verify_legacy_code(code, stored));
+    }
+    Ok(app.keyring().await?.verify_code_mac(code, context, stored))
+}
+
+/// Context of a phone-verification PIN.
+pub fn pin_context(user_id: &str, pin_id: &str) -> String {
+    format!("pin/{user_id}/{pin_id}")
+}
+
+/// Context of an SMS login passcode.
+pub fn passcode_context(user_id: &str, session_hash: &str) -> String {
+    format!("passcode/{user_id}/{session_hash}")
+}
+
+/// Context of the bypass codes of one set.
+pub fn bypass_context(user_id: &str, set_id: &str) -> String {
+    format!("bypass/{user_id}/{set_id}")
+}

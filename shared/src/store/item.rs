@@ -144,6 +144,7 @@ pub(crate) fn user_from_item(i: &Item) -> Option<UserRec> {
         otp_count: get_n(i, "otp_count"),
         otp_verified: get_n(i, "otp_verified"),
         bypass_set: get_s(i, "bypass_set"),
+        bypass_count: get_n(i, "bypass_count"),
         sms_count: get_n(i, "sms_count"),
         sms_window: get_n(i, "sms_window"),
         sms_last: get_n(i, "sms_last"),

@@ -18,12 +18,15 @@ pub struct LevelChange {
 }
 
 /// One update of the MFA settings (§2.12), applied as a single write.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MfaChange {
     /// Make this the active factor (guarded: its device must still be verified at write time).
     pub factor: Option<FactorType>,
     /// Turn MFA on or off. Off also ends open MFA sessions and voids the bypass codes.
     pub enabled: Option<bool>,
+    /// With `enabled: false`: the user's current bypass set (id, number of codes), deleted in
+    /// the same transaction.
+    pub drop_bypass: Option<(String, u64)>,
     /// Revoke every token of the user issued at or before this (ms): MFA going on.
     pub revoke_all_at: Option<u64>,
     /// Reset the consecutive-failure count (unlock, enable, disable).
@@ -37,6 +40,7 @@ impl MfaChange {
     pub fn is_noop(&self) -> bool {
         self.factor.is_none()
             && self.enabled.is_none()
+            && self.drop_bypass.is_none()
             && self.revoke_all_at.is_none()
             && !self.reset_fails
             && self.level.is_none()
@@ -44,9 +48,11 @@ impl MfaChange {
 }
 
 impl Store {
-    /// Applies `change` to the user (1 `UpdateItem`). Invariant: a factor becomes active only
-    /// while its device is verified at the moment of the write; enabling and the revocation of
-    /// earlier tokens are one write. `Ok(false)` when the factor's device changed meanwhile.
+    /// Applies `change` to the user (1 `UpdateItem`; a `TransactWriteItems` when it also deletes
+    /// bypass codes). Invariant: a factor becomes active only while its device is verified at
+    /// the moment of the write; enabling and the revocation of earlier tokens are one write;
+    /// disabling deletes the current bypass codes in the same transaction. `Ok(false)` when the
+    /// factor's device changed meanwhile.
     ///
     /// # Errors
     /// DynamoDB faults.
@@ -91,16 +97,30 @@ impl Store {
                 .set("level_since", n(l.since))
                 .set("revoked_non_mfa", n(l.revoked_non_mfa));
         }
-        let out = self
-            .table
-            .update(item::user_pk(user_id), item::USER_SK, e)
-            .await?;
-        Ok(matches!(out, Updated::Done(_)))
+        let pk = item::user_pk(user_id);
+        let drops = match (&change.drop_bypass, change.enabled) {
+            (Some((set, count)), Some(false)) => bypass_deletes(&pk, set, *count),
+            _ => Vec::new(),
+        };
+        if drops.is_empty() {
+            let out = self.table.update(pk, item::USER_SK, e).await?;
+            return Ok(matches!(out, Updated::Done(_)));
+        }
+        e.remove(&["bypass_count"]);
+        let mut writes = vec![Write::Update {
+            pk,
+            sk: item::USER_SK.into(),
+            expr: e,
+        }];
+        writes.extend(drops);
+        Ok(self.table.transact(writes).await?.is_ok())
     }
 
-    /// Makes `codes` the user's only valid bypass codes (1 `TransactWriteItems`: name the set
-    /// on the user + put each code). Invariant: only while MFA is enabled; `Ok(false)` when it
-    /// is off. Codes of earlier sets are void from the commit on.
+    /// Makes `codes` the user's only bypass codes (1 `TransactWriteItems`: name the set on the
+    /// user, put each code, delete every code of the `previous` set). Invariant: only while MFA
+    /// is enabled and the current set is still `previous` (id, count) as read, so no set is
+    /// ever left behind by a concurrent generation. `Ok(false)` when either changed: read the
+    /// user again to tell which.
     ///
     /// # Errors
     /// DynamoDB faults.
@@ -109,13 +129,19 @@ impl Store {
         user_id: &str,
         set_id: &str,
         codes: &[BypassRec],
+        previous: Option<(&str, u64)>,
     ) -> Result<bool, StoreError> {
+        let pk = item::user_pk(user_id);
         let mut e = Expr::new();
-        e.cond_exists()
-            .cond_eq("mfa_enabled", b(true))
-            .set("bypass_set", s(set_id));
+        e.cond_exists().cond_eq("mfa_enabled", b(true));
+        match previous {
+            Some((set, _)) => e.cond_eq("bypass_set", s(set)),
+            None => e.cond_absent("bypass_set"),
+        };
+        e.set("bypass_set", s(set_id))
+            .set("bypass_count", n(codes.len() as u64));
         let mut writes = vec![Write::Update {
-            pk: item::user_pk(user_id),
+            pk: pk.clone(),
             sk: item::USER_SK.into(),
             expr: e,
         }];
@@ -124,6 +150,9 @@ impl Store {
                 item: item::bypass_to_item(user_id, c),
                 if_absent: false,
             });
+        }
+        if let Some((set, count)) = previous {
+            writes.extend(bypass_deletes(&pk, set, count));
         }
         Ok(self.table.transact(writes).await?.is_ok())
     }
@@ -147,7 +176,7 @@ impl Store {
             .set("otp_count", n(0))
             .set("otp_verified", n(0))
             .add("mfa_epoch", 1)
-            .remove(&["factor", "bypass_set"])
+            .remove(&["factor", "bypass_set", "bypass_count"])
             .remove(PHONE_ATTRS)
             .remove(PIN_ATTRS);
         let pk = item::user_pk(&user.id);
@@ -159,13 +188,27 @@ impl Store {
         for d in &bundle.devices {
             writes.push(Write::delete_any(pk.clone(), item::device_sk(&d.id)));
         }
-        // Codes of the current set go in the transaction; older sets are already void (the
-        // user's `bypass_set` no longer names them) and expire by TTL. Keeps the transaction
-        // well under DynamoDB's 100-item limit.
+        // Every bypass code goes, current set first; DynamoDB's 100-item limit bounds the
+        // transaction, and codes left beyond it (only possible for sets written before old
+        // sets were deleted) are void once `bypass_set` is gone and expire by TTL.
         let current = user.bypass_set.as_deref().unwrap_or("");
-        for c in bundle.bypass.iter().filter(|c| c.set_id == current) {
+        let (mut codes, older): (Vec<_>, Vec<_>) =
+            bundle.bypass.iter().partition(|c| c.set_id == current);
+        codes.extend(older);
+        let room = 100usize.saturating_sub(writes.len());
+        for c in codes.into_iter().take(room) {
             writes.push(Write::delete_any(pk.clone(), c.sk.clone()));
         }
         Ok(self.table.transact(writes).await?.is_ok())
     }
+}
+
+/// Deletes of the `count` codes of bypass set `set` (their keys follow from the set).
+fn bypass_deletes(pk: &str, set: &str, count: u64) -> Vec<Write> {
+    (0..count)
+        .map(|i| {
+            let sk = item::bypass_sk(set, usize::try_from(i).unwrap_or(usize::MAX));
+            Write::delete_any(pk.to_string(), sk)
+        })
+        .collect()
 }

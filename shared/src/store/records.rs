@@ -74,6 +74,8 @@ pub struct UserRec {
     pub otp_verified: u64,
     /// Current bypass-code set.
     pub bypass_set: Option<String>,
+    /// Number of codes in the current set (0 when unknown: sets written before it was kept).
+    pub bypass_count: u64,
     /// SMS sent in the current hour window.
     pub sms_count: u64,
     /// Start of the SMS hour window (s).
