@@ -353,3 +353,68 @@ async fn self_generated_bypass_codes_are_valid_for_at_most_a_year() {
         "validityDuration must be at most P365D.",
     );
 }
+
+#[tokio::test]
+async fn premium_toll_free_landline_and_doubled_plus_numbers_are_refused() {
+    let api = TestApi::new();
+    let (_, sub) = owner(&api).await;
+    for number in [
+        "+1 900-234-5678",
+        "+1 800-234-5678",
+        "+44 20 7946 0958",
+        "++1 512 555 0142",
+    ] {
+        let r = api.add_phone(&sub.token, &sub.id, number).await;
+        assert_eq!(r.code(), 400, "{number}: {}", r.text);
+    }
+    assert!(
+        api.list_phones(&sub.token, &sub.id).await.json["RAX-AUTH:mobilePhones"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn two_accounts_on_one_number_share_its_send_interval() {
+    let api = TestApi::new();
+    let (ua, a) = owner(&api).await;
+    let b = api.new_sub_user(&ua).await;
+    let phone = api.fresh_phone().await;
+    let pa = api.add_phone_ok(&a.token, &a.id, &phone.display).await;
+    let pb = api.add_phone_ok(&b.token, &b.id, &phone.display).await;
+    api.send_phone_code(&a.token, &a.id, &pa)
+        .await
+        .expect_status(202);
+    let r = api.send_phone_code(&b.token, &b.id, &pb).await;
+    r.expect_error(413, "overLimit");
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(api.wait_for_sms(&phone.e164, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_burst_of_forty_wrong_passwords_gets_ten_evaluated_and_the_rest_throttled() {
+    let api = TestApi::new();
+    let (_, sub) = owner(&api).await;
+    let rs = in_parallel(40, |_| api.login(&sub.username, "Wrong-password-1")).await;
+    let evaluated = count_status(&rs, 401);
+    assert!(
+        evaluated <= 10,
+        "{evaluated} evaluated: {:?}",
+        statuses(&rs)
+    );
+    assert_eq!(
+        count_status(&rs, 413),
+        40 - evaluated,
+        "{:?}",
+        statuses(&rs)
+    );
+    for r in rs.iter().filter(|r| r.code() == 413) {
+        r.expect_error(413, "overLimit");
+        assert!(r.header("retry-after").is_some());
+    }
+    // Throttled even with the right password; the MFA state is untouched.
+    api.login(&sub.username, &sub.password)
+        .await
+        .expect_error(413, "overLimit");
+}

@@ -167,3 +167,31 @@ async fn bypass_codes_work_until_their_validity_ends_and_once() {
     a.expect(401);
     assert_eq!(a.message(), "Invalid passcode");
 }
+
+#[tokio::test]
+async fn accounts_sharing_a_number_share_its_sms_limits() {
+    let w = World::new().await;
+    let (display, e164) = crate::harness::fresh_number();
+    let (a, b) = (w.user().await, w.user().await);
+    let pa = w.add_phone_number(&a, &display).await;
+    let pb = w.add_phone_number(&b, &display).await;
+    let interval = w.app.config.sms_min_interval_secs;
+
+    w.send_pin(&a, &pa).await.expect(202);
+    let r = w.send_pin(&b, &pb).await;
+    r.expect(413);
+    assert_eq!(r.header("retry-after"), Some(interval.to_string().as_str()));
+    // Five per hour for the number, whichever account asks.
+    for who in [(&b, &pb), (&a, &pa), (&b, &pb), (&a, &pa)] {
+        w.clock.advance_secs(interval);
+        w.send_pin(who.0, who.1).await.expect(202);
+    }
+    w.clock.advance_secs(interval);
+    let r = w.send_pin(&b, &pb).await;
+    r.expect(413);
+    assert_eq!(
+        r.header("retry-after"),
+        Some((3_600 - 5 * interval).to_string().as_str())
+    );
+    assert_eq!(w.sms_to(&e164).await.len(), 5);
+}

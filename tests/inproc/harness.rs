@@ -369,6 +369,11 @@ impl World {
     /// Adds a phone with a fresh number; returns its id and E.164 form.
     pub async fn add_phone(&self, u: &User) -> (String, String) {
         let (display, e164) = fresh_number();
+        (self.add_phone_number(u, &display).await, e164)
+    }
+
+    /// Adds a phone with number `display`; returns its id.
+    pub async fn add_phone_number(&self, u: &User, display: &str) -> String {
         let path = format!("/v2.0/users/{}/RAX-AUTH/multi-factor/mobile-phones", u.id);
         let a = self
             .call(
@@ -381,13 +386,10 @@ impl World {
             )
             .await;
         a.expect(201);
-        (
-            a.body["RAX-AUTH:mobilePhone"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-            e164,
-        )
+        a.body["RAX-AUTH:mobilePhone"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Asks for a verification PIN.

@@ -13,3 +13,4 @@
 mod expiry;
 mod harness;
 mod locks;
+mod throttle;

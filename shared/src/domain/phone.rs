@@ -36,9 +36,22 @@ impl PhoneNumber {
         {
             return Err(BAD);
         }
+        if display.matches('+').count() != 1 {
+            return Err(BAD);
+        }
         let number = phonenumber::parse(None, display).map_err(|_| BAD)?;
         if !phonenumber::is_valid(&number) {
             return Err(BAD);
+        }
+        // Only numbers that can be a mobile receive SMS: premium-rate, toll-free, shared-cost,
+        // VoIP, pager, UAN and voicemail numbers are how SMS pumping pays (§8.3).
+        match number.number_type(&phonenumber::metadata::DATABASE) {
+            phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile => {}
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "Only mobile phone numbers can receive SMS. Use a mobile number.",
+                ));
+            }
         }
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
         Ok(Self {
@@ -96,6 +109,11 @@ mod tests {
             "+44 42 1123 4567",
             "12103124600",
             "+1 abc",
+            "++1 512 555 0142",
+            "+1 512 +555 0142",
+            "+1 900-234-5678",
+            "+1 800-234-5678",
+            "+44 20 7946 0958",
             "",
             "+",
         ] {

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::{Ctx, Reply, error_body};
 use crate::policy::{self, LoginDecision};
 use crate::services::tokens::SETUP_MFA;
-use crate::services::{lockout, secrets, sms, tokens};
+use crate::services::{lockout, secrets, sms, throttle, tokens};
 use crate::store::{FinishLogin, LoginClaim, LoginGuard, SessionRec, UserBundle, UserRec};
 use crate::totp;
 use crate::wire::requests::{Auth, AuthRequest, PasscodeCredentials, PasswordCredentials};
@@ -82,7 +82,15 @@ async fn password_step(
         crypto::dummy_password_check(&password);
         return Err(BAD_CREDENTIALS);
     };
-    let Some((user_id, domain_id)) = app.store.lookup_username(&username.key()).await? else {
+    let key = username.key();
+    // Counted before the password is looked at, known username or not (§8.3); the lookup
+    // runs alongside, so the count costs no extra round trip.
+    let (reserved, found) = tokio::join!(
+        throttle::reserve(app, &key),
+        app.store.lookup_username(&key)
+    );
+    reserved?;
+    let Some((user_id, domain_id)) = found? else {
         crypto::dummy_password_check(&password);
         tracing::info!(reason = "unknown user", "login failed");
         return Err(BAD_CREDENTIALS);
@@ -108,20 +116,30 @@ async fn password_step(
     }
     let required = policy::effective_required(user.level, domain.as_ref().map(|d| d.level));
     let locked = lockout::is_locked(app, &user);
-    match policy::login_decision(user.mfa_enabled, required, scoped, locked) {
+    let decision = policy::login_decision(user.mfa_enabled, required, scoped, locked);
+    if !matches!(
+        decision,
+        LoginDecision::Token | LoginDecision::ScopedToken | LoginDecision::Challenge
+    ) {
+        // The password was right: the guessing count goes, whatever the answer.
+        app.store.clear_password_attempts(&key).await?;
+    }
+    match decision {
         LoginDecision::Token => {
-            let (id, token) = tokens::issue(app, &user, &["PASSWORD"], false).await?;
+            let (id, token) =
+                tokens::issue_after_login(app, &user, &key, &["PASSWORD"], false).await?;
             tracing::info!(user_id = %user.id, "token issued");
             let access = Access::new(&id, &token, &user).with_catalog();
             Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
         LoginDecision::ScopedToken => {
-            let (id, token) = tokens::issue(app, &user, &["PASSWORD"], true).await?;
+            let (id, token) =
+                tokens::issue_after_login(app, &user, &key, &["PASSWORD"], true).await?;
             tracing::info!(user_id = %user.id, "setup-mfa token issued");
             let access = Access::new(&id, &token, &user);
             Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
-        LoginDecision::Challenge => challenge(app, &user).await,
+        LoginDecision::Challenge => challenge(app, &user, &key).await,
         LoginDecision::Locked => Err(LOCKED),
         LoginDecision::MustSetup => Err(ApiError::Forbidden("User must setup multi-factor")),
         LoginDecision::ScopeNotAllowed => Err(ApiError::BadRequest(
@@ -131,7 +149,7 @@ async fn password_step(
 }
 
 /// Opens an MFA session and, for SMS, sends a 7-digit passcode; answers the OS-MF 401.
-async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError> {
+async fn challenge(app: &'static App, user: &UserRec, key: &str) -> Result<Reply, ApiError> {
     let session_id = crypto::new_secret_token();
     let session_hash = crypto::sha256_hex(&session_id);
     let now_s = app.now_ms() / 1000;
@@ -158,7 +176,7 @@ async fn challenge(app: &'static App, user: &UserRec) -> Result<Reply, ApiError>
         passcode_hash,
         mfa_epoch: user.mfa_epoch,
     };
-    app.store.put_session(&session).await?;
+    app.store.put_session_after_login(&session, key).await?;
     tracing::info!(user_id = %user.id, "mfa challenge issued");
     let challenge = ApiError::Unauthorized("Additional authentication credentials required");
     Ok(

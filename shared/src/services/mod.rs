@@ -5,8 +5,10 @@
 //! - [`sms`]: send an SMS within the send limits, giving the claim back if SNS fails.
 //! - [`secrets`]: seal and open phone numbers and TOTP seeds.
 //! - [`lockout`]: the MFA login lock (state and failure counting).
+//! - [`throttle`]: the per-username throttle on password and API-key guessing.
 
 pub mod lockout;
 pub mod secrets;
 pub mod sms;
+pub mod throttle;
 pub mod tokens;

@@ -1,10 +1,10 @@
-//! Sending an SMS within the send limits (§2.2): claim, send, and give the claim back if SNS
-//! fails, so an SMS the user never received does not count.
+//! Sending an SMS within the send limits (§2.2, §8.3): claim per destination number and per
+//! phone, send, and give the claims back if SNS fails, so an SMS nobody received does not count.
 
 use crate::app::App;
 use crate::domain::PhoneNumber;
 use crate::error::ApiError;
-use crate::store::UserRec;
+use crate::store::{NumberClaim, SmsClaim, SmsRefusal, UserRec};
 
 /// Sends `message` to `number`, the phone of `user`, counted against the user's limits.
 ///
@@ -17,23 +17,53 @@ pub async fn send_limited(
     message: &str,
 ) -> Result<(), ApiError> {
     let c = &app.config;
-    let claim = app
+    let now = app.now_ms() / 1000;
+    let over = |r: SmsRefusal| ApiError::OverLimit {
+        retry_after_secs: r.retry_after_secs,
+    };
+    // Per number first (shared by every account that registered it), then per phone.
+    let number_key = app.keyring().await?.code_mac(number.e164(), "sms-number")?;
+    let number_claim = app
         .store
-        .claim_sms(
-            user,
-            app.now_ms() / 1000,
+        .claim_number(
+            &number_key,
+            now,
             c.sms_min_interval_secs,
             c.sms_hourly_limit,
         )
         .await?
-        .map_err(|r| ApiError::OverLimit {
-            retry_after_secs: r.retry_after_secs,
-        })?;
+        .map_err(over)?;
+    let user_claim = match app
+        .store
+        .claim_sms(user, now, c.sms_min_interval_secs, c.sms_hourly_limit)
+        .await
+    {
+        Ok(Ok(claim)) => claim,
+        Ok(Err(refusal)) => {
+            refund(app, &user.id, number_claim, None).await;
+            return Err(over(refusal));
+        }
+        Err(e) => {
+            refund(app, &user.id, number_claim, None).await;
+            return Err(e.into());
+        }
+    };
     let Err(e) = app.sms()?.send(number, message).await else {
         return Ok(());
     };
-    if let Err(refund) = app.store.refund_sms(claim).await {
-        tracing::warn!(user_id = %user.id, error = ?refund, "sms claim not given back");
-    }
+    refund(app, &user.id, number_claim, Some(user_claim)).await;
     Err(ApiError::Unavailable(e))
+}
+
+/// Gives back claims whose SMS did not go out (best effort: a failed refund only delays the
+/// next send).
+async fn refund(app: &App, user_id: &str, number: NumberClaim, user: Option<SmsClaim>) {
+    if let Err(e) = app.store.refund_number(number).await {
+        tracing::warn!(user_id = %user_id, error = ?e, "sms number claim not given back");
+    }
+    if let Some(claim) = user
+        && let Err(e) = app.store.refund_sms(claim).await
+    {
+        tracing::warn!(user_id = %user_id, error = ?e, "sms claim not given back");
+    }
 }

@@ -43,3 +43,20 @@ pub async fn issue(
     app.store.put_token(&rec).await?;
     Ok((value, rec))
 }
+
+/// Mints and stores a token after a successful password or API-key step, clearing the
+/// username's failed attempts in the same write.
+///
+/// # Errors
+/// `503` on DynamoDB faults.
+pub async fn issue_after_login(
+    app: &App,
+    user: &UserRec,
+    username_key: &str,
+    methods: &[&str],
+    scoped: bool,
+) -> Result<(String, TokenRec), ApiError> {
+    let (value, rec) = mint(app, user, methods, scoped);
+    app.store.put_token_after_login(&rec, username_key).await?;
+    Ok((value, rec))
+}

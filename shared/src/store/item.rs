@@ -63,6 +63,14 @@ pub(crate) fn session_pk(hash: &str) -> String {
     format!("SESSION#{hash}")
 }
 pub(crate) const SESSION_SK: &str = "SESSION";
+pub(crate) fn login_pk(username_key: &str) -> String {
+    format!("LOGIN#{username_key}")
+}
+pub(crate) const LOGIN_SK: &str = "LOGIN";
+pub(crate) fn number_pk(key: &str) -> String {
+    format!("SMSNUM#{key}")
+}
+pub(crate) const NUMBER_SK: &str = "SMSNUM";
 
 pub(crate) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])

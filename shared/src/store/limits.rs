@@ -1,9 +1,11 @@
-//! SMS send limits: at most one SMS per interval and a number per hour, counted on the user
-//! item so every Lambda instance agrees.
+//! SMS send limits (§2.2, §8.3): at most one SMS per interval and a number per hour, counted
+//! both on the user item (per phone) and on an item per destination number (keyed by a keyed
+//! hash of the E.164 number, never the number), so that accounts sharing one number cannot
+//! multiply its SMS. Every Lambda instance agrees: each count is a conditional write.
 
 use super::client::Updated;
 use super::expr::Expr;
-use super::item::{self, n};
+use super::item::{self, get_n, n};
 use super::{Store, StoreError, UserRec};
 
 const HOUR: u64 = 3_600;
@@ -102,6 +104,105 @@ impl Store {
         }
         self.table
             .update(item::user_pk(&claim.user_id), item::USER_SK, e)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A counted SMS to one destination number, to give back with [`Store::refund_number`].
+#[derive(Debug)]
+pub struct NumberClaim {
+    key: String,
+    at: u64,
+    interval: u64,
+}
+
+impl Store {
+    /// Counts one SMS to the number whose keyed hash is `number_key`, if its limits allow it
+    /// (1 `UpdateItem`; a second one when a new hour window starts). No read comes first: each
+    /// write carries the whole rule as its condition.
+    ///
+    /// Invariant: whatever runs concurrently, for all users together, no two SMS to one number
+    /// are less than `min_interval_s` apart and no hour window counts more than `hourly_limit`.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn claim_number(
+        &self,
+        number_key: &str,
+        now_s: u64,
+        min_interval_s: u64,
+        hourly_limit: u64,
+    ) -> Result<Result<NumberClaim, SmsRefusal>, StoreError> {
+        let pk = item::number_pk(number_key);
+        let hour_ago = now_s.saturating_sub(HOUR);
+        let interval_ago = now_s.saturating_sub(min_interval_s);
+        let claim = NumberClaim {
+            key: number_key.to_string(),
+            at: now_s,
+            interval: min_interval_s,
+        };
+        // Within the current window.
+        let mut e = Expr::new();
+        let (w, c, l) = (e.name("window"), e.name("count"), e.name("last"));
+        let (ha, lim, ia) = (
+            e.val(n(hour_ago)),
+            e.val(n(hourly_limit)),
+            e.val(n(interval_ago)),
+        );
+        e.cond(format!(
+            "attribute_exists({w}) AND {w} > {ha} AND {c} < {lim} AND {l} <= {ia}"
+        ))
+        .add("count", 1)
+        .set("last", n(now_s));
+        let old = match self.table.update(pk.clone(), item::NUMBER_SK, e).await? {
+            Updated::Done(_) => return Ok(Ok(claim)),
+            Updated::Refused(old) => old,
+        };
+        if let Some(old) = &old {
+            let (last, window) = (get_n(old, "last"), get_n(old, "window"));
+            if last > interval_ago {
+                return Ok(Err(SmsRefusal {
+                    retry_after_secs: last + min_interval_s - now_s,
+                }));
+            }
+            if window > hour_ago && get_n(old, "count") >= hourly_limit {
+                return Ok(Err(SmsRefusal {
+                    retry_after_secs: window + HOUR - now_s,
+                }));
+            }
+        }
+        // A new window (the first SMS to this number, or the last window is over).
+        let mut e = Expr::new();
+        let (w, l) = (e.name("window"), e.name("last"));
+        let (ha, ia) = (e.val(n(hour_ago)), e.val(n(interval_ago)));
+        e.cond(format!(
+            "(attribute_not_exists({w}) OR {w} <= {ha}) AND (attribute_not_exists({l}) OR {l} <= {ia})"
+        ))
+        .set("window", n(now_s))
+        .set("count", n(1))
+        .set("last", n(now_s))
+        .set("ttl", n(now_s + HOUR + 60));
+        Ok(match self.table.update(pk, item::NUMBER_SK, e).await? {
+            Updated::Done(_) => Ok(claim),
+            Updated::Refused(_) => Err(SmsRefusal {
+                retry_after_secs: min_interval_s.max(1),
+            }),
+        })
+    }
+
+    /// Gives back a number claim whose SMS was not sent (1 `UpdateItem`), only if no other
+    /// send to the number was counted since.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn refund_number(&self, claim: NumberClaim) -> Result<(), StoreError> {
+        let mut e = Expr::new();
+        e.cond_eq("last", n(claim.at))
+            .add("count", -1)
+            .set("last", n(claim.at.saturating_sub(claim.interval)));
+        self.table
+            .update(item::number_pk(&claim.key), item::NUMBER_SK, e)
             .await?;
         Ok(())
     }

@@ -25,7 +25,7 @@ pub mod records;
 mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
-pub use limits::{SmsClaim, SmsRefusal};
+pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
 pub use login::{FinishLogin, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};
 pub use phone::PhoneRemoval;

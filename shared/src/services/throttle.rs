@@ -1,0 +1,25 @@
+//! Password and API-key guessing (§8.3): per username, known or not, ten free consecutive
+//! failures, then one attempt per back-off (1 s, doubling, at most 15 min), answered `413` with
+//! `Retry-After` even when the secret is right. It never touches the MFA lock.
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// Consecutive failed attempts that are evaluated without delay.
+pub const FREE_ATTEMPTS: u64 = 10;
+/// Longest back-off between attempts once they are exhausted.
+pub const MAX_BACKOFF_SECS: u64 = 900;
+
+/// Reserves one attempt for `username_key` before its secret is checked.
+///
+/// # Errors
+/// `413` with the seconds to wait; `503` on DynamoDB faults.
+pub async fn reserve(app: &App, username_key: &str) -> Result<(), ApiError> {
+    app.store
+        .reserve_password_attempt(username_key, app.now_ms(), FREE_ATTEMPTS, MAX_BACKOFF_SECS)
+        .await?
+        .map_err(|retry_after_secs| {
+            tracing::info!(reason = "throttled", "login refused");
+            ApiError::OverLimit { retry_after_secs }
+        })
+}
