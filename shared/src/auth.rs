@@ -61,16 +61,46 @@ pub async fn authorize(
     scope: Scope,
 ) -> Result<(Caller, Option<UserRec>), ApiError> {
     let raw = ctx.auth_token().ok_or(NO_TOKEN)?;
+    let (caller, target) = resolve(app, raw, target_id).await?;
+    if caller.scoped()
+        && (scope == Scope::FullOnly || target_id.is_some_and(|t| t != caller.user.id))
+    {
+        return Err(ApiError::Forbidden(
+            "A SETUP-MFA scoped token may only set up multi-factor on its own user.",
+        ));
+    }
+    let target = match target {
+        None => None,
+        Some(Some(u)) => Some(u),
+        Some(None) => return Err(errs::NO_USER),
+    };
+    Ok((caller, target))
+}
+
+/// The caller a token value stands for, if the token is valid now (token credentials, §8.2).
+///
+/// # Errors
+/// `401` when unknown, expired, revoked or its user disabled; `503`.
+pub async fn token_caller(app: &App, raw: &str) -> Result<Caller, ApiError> {
+    resolve(app, raw, None).await.map(|(c, _)| c)
+}
+
+/// Token → caller (and the target, read in the same `BatchGetItem`): `None` when no target
+/// was asked for, `Some(None)` when it does not exist.
+async fn resolve(
+    app: &App,
+    raw: &str,
+    target_id: Option<&str>,
+) -> Result<(Caller, Option<Option<UserRec>>), ApiError> {
     if raw.len() > 256 {
         return Err(NO_TOKEN);
     }
-    let now = app.now_ms();
     let token = app
         .store
         .get_token(&crypto::sha256_hex(raw))
         .await?
         .ok_or(NO_TOKEN)?;
-    if token.expires <= now {
+    if token.expires <= app.now_ms() {
         return Err(NO_TOKEN);
     }
     let mut ids = vec![token.user_id.as_str()];
@@ -83,30 +113,12 @@ pub async fn authorize(
         token.domain_id.as_deref()
     };
     let (mut users, domain) = app.store.get_users_and_domain(&ids, domain).await?;
-    let caller_user = users.get(&token.user_id).cloned().ok_or(NO_TOKEN)?;
-    if !caller_user.enabled || !token_still_valid(&token, &caller_user, domain.as_ref()) {
+    let user = users.get(&token.user_id).cloned().ok_or(NO_TOKEN)?;
+    if !user.enabled || !token_still_valid(&token, &user, domain.as_ref()) {
         return Err(NO_TOKEN);
     }
     let target = target_id.map(|t| users.remove(t));
-    if token.scope.is_some()
-        && (scope == Scope::FullOnly || target_id.is_some_and(|t| t != caller_user.id))
-    {
-        return Err(ApiError::Forbidden(
-            "A SETUP-MFA scoped token may only set up multi-factor on its own user.",
-        ));
-    }
-    let target = match target {
-        None => None,
-        Some(Some(u)) => Some(u),
-        Some(None) => return Err(errs::NO_USER),
-    };
-    Ok((
-        Caller {
-            user: caller_user,
-            token,
-        },
-        target,
-    ))
+    Ok((Caller { user, token }, target))
 }
 
 /// Checks a token against the user's and the domain's revocation markers (§4.3), and against

@@ -120,6 +120,26 @@ pub const ROUTES: &[Route] = &[
         "/v2.0/users/{userId}/roles/OS-KSADM/{roleId}",
         "add-role-to-user"
     ),
+    route!(
+        "GET",
+        "/v2.0/users/{userId}/OS-KSADM/credentials",
+        "list-credentials"
+    ),
+    route!(
+        "GET",
+        "/v2.0/users/{userId}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
+        "get-api-key"
+    ),
+    route!(
+        "POST",
+        "/v2.0/users/{userId}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials/RAX-AUTH/reset",
+        "reset-api-key"
+    ),
+    route!(
+        "DELETE",
+        "/v2.0/users/{userId}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
+        "delete-api-key"
+    ),
 ];
 
 /// Name of the fallback function that answers unrouted paths (404) and wrong methods (405).

@@ -68,6 +68,23 @@ async fn no_secret_reaches_the_functions_log_even_at_trace() {
     secrets.push(session.clone());
     let r = api.login_passcode(&session, &codes[0]).await;
     secrets.push(token_of(&r));
+    let keys = api
+        .get(
+            &sub.token,
+            &format!("/v2.0/users/{}/OS-KSADM/credentials", sub.id),
+        )
+        .await;
+    let key = keys.json["credentials"][0]["RAX-KSKEY:apiKeyCredentials"]["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body =
+        json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": sub.username, "apiKey": key}}});
+    let r = api
+        .request(reqwest::Method::POST, "/v2.0/tokens", None, Some(&body))
+        .await;
+    secrets.push(token_of(&r));
+    secrets.push(key);
     api.login(&sub.username, "not-the-password-Zq9").await;
     secrets.push("not-the-password-Zq9".into());
     secrets.push(api.settings.admin_password.clone());

@@ -14,6 +14,7 @@
 mod helpers;
 
 mod core;
+mod credentials;
 mod phones;
 
 mod bypass;

@@ -5,6 +5,13 @@ use shared::{App, app::Needs, ops};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app = App::init("create-user", Needs::default()).await?;
+    let app = App::init(
+        "create-user",
+        Needs {
+            sms: false,
+            seal: true,
+        },
+    )
+    .await?;
     run(service_fn(|req| app.serve(req, ops::users::create_user))).await
 }

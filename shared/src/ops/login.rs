@@ -1,16 +1,21 @@
 //! `POST /v2.0/tokens`: the password step, the OS-MF challenge and the passcode step (§2.16, §3).
 
 use crate::app::App;
+use crate::auth;
 use crate::crypto;
 use crate::domain::{FactorType, Username};
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply, error_body};
 use crate::policy::{self, LoginDecision};
 use crate::services::tokens::SETUP_MFA;
-use crate::services::{lockout, secrets, sms, throttle, tokens};
+use crate::services::{apikeys, lockout, secrets, sms, throttle, tokens};
 use crate::store::{FinishLogin, LoginClaim, LoginGuard, SessionRec, UserBundle, UserRec};
 use crate::totp;
-use crate::wire::requests::{Auth, AuthRequest, PasscodeCredentials, PasswordCredentials};
+use crate::wire::Field;
+use crate::wire::requests::{
+    ApiKeyCredentials, Auth, AuthRequest, PasscodeCredentials, PasswordCredentials,
+    TokenCredentials,
+};
 use crate::wire::responses::Access;
 use lambda_http::http::{StatusCode, header};
 
@@ -35,10 +40,11 @@ pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError
         auth.password.is_present(),
         auth.passcode.is_present(),
         auth.api_key.is_present(),
+        auth.token.is_present(),
     ];
     let scoped = match auth.scope {
-        crate::wire::Field::Absent | crate::wire::Field::Null => false,
-        crate::wire::Field::Value(s) if s == SETUP_MFA => true,
+        Field::Absent | Field::Null => false,
+        Field::Value(s) if s == SETUP_MFA => true,
         _ => {
             return Err(ApiError::BadRequest(
                 "Invalid RAX-AUTH:scope. The only supported scope is SETUP-MFA.",
@@ -46,25 +52,89 @@ pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError
         }
     };
     match kinds {
-        [true, false, false] => {
+        [true, false, false, false] => {
             password_step(app, auth.password.required(NOT_OBJECT, NOT_OBJECT)?, scoped).await
         }
-        [false, true, false] if !scoped => {
+        [false, true, false, false] if !scoped => {
             passcode_step(app, &ctx, auth.passcode.required(NOT_OBJECT, NOT_OBJECT)?).await
         }
-        [false, true, false] => Err(ApiError::BadRequest(
+        [false, true, false, false] => Err(ApiError::BadRequest(
             "RAX-AUTH:scope cannot be used with passcode credentials.",
         )),
-        [false, false, true] => Err(ApiError::BadRequest(
-            "API key credentials are not supported.",
+        [false, false, true, false] if !scoped => {
+            api_key_step(app, auth.api_key.required(NOT_OBJECT, NOT_OBJECT)?).await
+        }
+        [false, false, true, false] => Err(ApiError::BadRequest(
+            "RAX-AUTH:scope cannot be used with API key credentials.",
         )),
-        [false, false, false] => Err(ApiError::BadRequest(
+        [false, false, false, true] if !scoped => {
+            token_step(app, auth.token.required(NOT_OBJECT, NOT_OBJECT)?).await
+        }
+        [false, false, false, true] => Err(ApiError::BadRequest(
+            "RAX-AUTH:scope cannot be used with token credentials.",
+        )),
+        [false, false, false, false] => Err(ApiError::BadRequest(
             "Request must contain passwordCredentials or RAX-AUTH:passcodeCredentials.",
         )),
         _ => Err(ApiError::BadRequest(
             "Request must contain exactly one type of credentials.",
         )),
     }
+}
+
+/// API-key credentials (§8.1): never challenged, never refused for enforcement; the same
+/// guessing throttle as passwords.
+async fn api_key_step(app: &'static App, creds: ApiKeyCredentials) -> Result<Reply, ApiError> {
+    let username = creds
+        .username
+        .required("username is required.", "username must be a string.")?;
+    let candidate = creds
+        .api_key
+        .required("apiKey is required.", "apiKey must be a string.")?;
+    let Ok(username) = Username::parse(&username) else {
+        return Err(BAD_CREDENTIALS);
+    };
+    let key = username.key();
+    let (reserved, found) = tokio::join!(
+        throttle::reserve(app, &key),
+        app.store.lookup_username(&key)
+    );
+    reserved?;
+    let Some((user_id, _)) = found? else {
+        tracing::info!(reason = "unknown user", "api key login failed");
+        return Err(BAD_CREDENTIALS);
+    };
+    let user = app.store.get_user(&user_id).await?.ok_or(BAD_CREDENTIALS)?;
+    if candidate.len() > 64 || !apikeys::matches(app, &user, &candidate).await? {
+        tracing::info!(user_id = %user.id, reason = "wrong api key", "api key login failed");
+        return Err(BAD_CREDENTIALS);
+    }
+    if !user.enabled {
+        app.store.clear_password_attempts(&key).await?;
+        return Err(ApiError::UserDisabled);
+    }
+    let (id, token) = tokens::issue_after_login(app, &user, &key, &["APIKEY"], false).await?;
+    tracing::info!(user_id = %user.id, "token issued for api key");
+    let access = Access::new(&id, &token, &user).with_catalog();
+    Ok(Reply::body(StatusCode::OK, &access.into_response()))
+}
+
+/// Token credentials (§8.2): the access object of that same token, never extended or upgraded.
+async fn token_step(app: &'static App, creds: TokenCredentials) -> Result<Reply, ApiError> {
+    let id = creds
+        .id
+        .required("token id is required.", "token id must be a string.")?;
+    let caller = auth::token_caller(app, &id).await.map_err(|e| match e {
+        ApiError::Unauthorized(_) => ApiError::Unauthorized("Token not authenticated."),
+        other => other,
+    })?;
+    if caller.scoped() {
+        return Err(ApiError::Forbidden(
+            "A SETUP-MFA scoped token cannot be used to authenticate.",
+        ));
+    }
+    let access = Access::new(&id, &caller.token, &caller.user).with_catalog();
+    Ok(Reply::body(StatusCode::OK, &access.into_response()))
 }
 
 async fn password_step(
@@ -113,6 +183,12 @@ async fn password_step(
     }
     if !user.enabled {
         return Err(ApiError::UserDisabled);
+    }
+    if user.api_key.is_none() && !user.api_key_deleted {
+        // A user created before API keys existed gets its key now (§8.1); best effort.
+        if let Err(e) = apikeys::current(app, &user).await {
+            tracing::warn!(user_id = %user.id, error = ?e, "api key not created");
+        }
     }
     let required = policy::effective_required(user.level, domain.as_ref().map(|d| d.level));
     let locked = lockout::is_locked(app, &user);

@@ -7,7 +7,7 @@ use crate::domain::{EnforcementLevel, Password, Role, Username, parse_email};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
 use crate::policy;
-use crate::services::lockout;
+use crate::services::{apikeys, lockout, secrets};
 use crate::store::{CreateRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UserRec};
 use crate::wire::requests::CreateUserRequest;
 use crate::wire::responses::{
@@ -82,6 +82,8 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
         }
     };
     let password_hash = crypto::hash_password(password.expose())?;
+    // Every user gets an API key at creation (§8.1), sealed to it.
+    let api_key = secrets::seal_api_key(app, &id, &apikeys::generate()).await?;
     let user = UserRec {
         id: id.clone(),
         username: username.as_str().to_string(),
@@ -93,6 +95,7 @@ pub async fn create_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
         roles: vec![role],
         level: EnforcementLevel::Default,
         level_since: app.now_ms(),
+        api_key: Some(api_key),
         ..UserRec::default()
     };
     if let Err(refusal) = app.store.create_user(&user, &username.key(), &plan).await? {

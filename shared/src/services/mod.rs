@@ -2,11 +2,13 @@
 //! adapters, so that no endpoint needs another endpoint.
 //!
 //! - [`tokens`]: mint and store API tokens.
+//! - [`apikeys`]: API keys (create on first use, compare).
 //! - [`sms`]: send an SMS within the send limits, giving the claim back if SNS fails.
 //! - [`secrets`]: seal and open phone numbers and TOTP seeds.
 //! - [`lockout`]: the MFA login lock (state and failure counting).
 //! - [`throttle`]: the per-username throttle on password and API-key guessing.
 
+pub mod apikeys;
 pub mod lockout;
 pub mod secrets;
 pub mod sms;

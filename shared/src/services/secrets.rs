@@ -117,3 +117,31 @@ pub fn passcode_context(user_id: &str, session_hash: &str) -> String {
 pub fn bypass_context(user_id: &str, set_id: &str) -> String {
     format!("bypass/{user_id}/{set_id}")
 }
+
+fn api_key_aad(user_id: &str) -> String {
+    format!("apikey/{user_id}")
+}
+
+/// Seals an API key for `user_id`.
+///
+/// # Errors
+/// `503` when KMS is unavailable.
+pub async fn seal_api_key(app: &App, user_id: &str, key: &str) -> Result<String, ApiError> {
+    let ring = app.keyring().await?;
+    Ok(ring.seal(key.as_bytes(), &api_key_aad(user_id))?)
+}
+
+/// Opens a user's sealed API key.
+///
+/// # Errors
+/// `503` when KMS is unavailable, `500` when the stored value does not open.
+pub async fn open_api_key(
+    app: &App,
+    user_id: &str,
+    sealed: &str,
+) -> Result<zeroize::Zeroizing<String>, ApiError> {
+    let ring = app.keyring().await?;
+    let plain = ring.open(sealed, &api_key_aad(user_id))?;
+    let text = std::str::from_utf8(&plain).map_err(|_| anyhow::anyhow!("sealed key not utf-8"))?;
+    Ok(zeroize::Zeroizing::new(text.to_string()))
+}

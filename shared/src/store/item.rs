@@ -103,6 +103,9 @@ pub(crate) fn user_to_item(u: &UserRec) -> Item {
     i.insert("mfa_epoch".into(), n(u.mfa_epoch));
     i.insert("otp_count".into(), n(u.otp_count));
     i.insert("otp_verified".into(), n(u.otp_verified));
+    if let Some(k) = &u.api_key {
+        i.insert("apikey".into(), s(k));
+    }
     i
 }
 
@@ -153,6 +156,8 @@ pub(crate) fn user_from_item(i: &Item) -> Option<UserRec> {
         otp_verified: get_n(i, "otp_verified"),
         bypass_set: get_s(i, "bypass_set"),
         bypass_count: get_n(i, "bypass_count"),
+        api_key: get_s(i, "apikey"),
+        api_key_deleted: get_b(i, "apikey_deleted"),
         sms_count: get_n(i, "sms_count"),
         sms_window: get_n(i, "sms_window"),
         sms_last: get_n(i, "sms_last"),

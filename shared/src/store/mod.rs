@@ -4,7 +4,8 @@
 //! invariant it guarantees under any concurrency and the requests it makes.
 //!
 //! - [`records`]: the plain structs read and written.
-//! - `users`, `phone`, `devices`, `login`, `mfa`, `domains`, `limits`: the methods, by aggregate.
+//! - `users`, `credentials`, `phone`, `devices`, `login`, `mfa`, `domains`, `limits`: the
+//!   methods, by aggregate.
 //! - `client` (generic requests, error classification, retries), `expr` (expression builder)
 //!   and `item` (record <-> item mapping) are private.
 //!
@@ -13,6 +14,7 @@
 //! outage and a request DynamoDB refused.
 
 mod client;
+mod credentials;
 mod devices;
 mod domains;
 mod expr;

@@ -76,6 +76,10 @@ pub struct UserRec {
     pub bypass_set: Option<String>,
     /// Number of codes in the current set (0 when unknown: sets written before it was kept).
     pub bypass_count: u64,
+    /// The API key, sealed (none for users created before keys existed, until first use).
+    pub api_key: Option<String>,
+    /// The API key was deleted on purpose (so none is created on first use).
+    pub api_key_deleted: bool,
     /// SMS sent in the current hour window.
     pub sms_count: u64,
     /// Start of the SMS hour window (s).

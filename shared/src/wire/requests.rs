@@ -43,7 +43,10 @@ pub struct Auth {
     pub passcode: Field<PasscodeCredentials>,
     /// Username and API key.
     #[serde(default, rename = "RAX-KSKEY:apiKeyCredentials")]
-    pub api_key: Field<serde_json::Value>,
+    pub api_key: Field<ApiKeyCredentials>,
+    /// An existing token (pyrax's `auth_with_token`).
+    #[serde(default)]
+    pub token: Field<TokenCredentials>,
     /// `SETUP-MFA`, for the restricted token of §3.5.
     #[serde(default, rename = "RAX-AUTH:scope")]
     pub scope: Field<String>,
@@ -58,6 +61,25 @@ pub struct PasswordCredentials {
     /// Password.
     #[serde(default)]
     pub password: Field<String>,
+}
+
+/// `RAX-KSKEY:apiKeyCredentials`.
+#[derive(Deserialize)]
+pub struct ApiKeyCredentials {
+    /// Username.
+    #[serde(default)]
+    pub username: Field<String>,
+    /// The API key.
+    #[serde(default, rename = "apiKey")]
+    pub api_key: Field<String>,
+}
+
+/// `token` credentials.
+#[derive(Deserialize)]
+pub struct TokenCredentials {
+    /// The token.
+    #[serde(default)]
+    pub id: Field<String>,
 }
 
 /// `RAX-AUTH:passcodeCredentials`.

@@ -33,6 +33,10 @@ impl Access {
                 expires: format_ms(token.expires),
                 authenticated_by: token.methods.clone(),
                 scope: token.scope.clone(),
+                tenant: user.domain_id.as_ref().map(|d| Tenant {
+                    id: d.clone(),
+                    name: d.clone(),
+                }),
             },
             user: AccessUser {
                 id: user.id.clone(),
@@ -71,6 +75,43 @@ pub struct TokenView {
     /// `SETUP-MFA` for scoped tokens.
     #[serde(rename = "RAX-AUTH:scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The user's domain as tenant (§8.4); none for users without a domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+}
+
+/// `access.token.tenant` (§8.4): the domain, as id and name.
+#[derive(Debug, Serialize)]
+pub struct Tenant {
+    /// Domain id.
+    pub id: String,
+    /// Domain id again (the docs' examples show the same value).
+    pub name: String,
+}
+
+/// `{"RAX-KSKEY:apiKeyCredentials": …}` of get-api-key and reset-api-key.
+#[derive(Serialize)]
+pub struct ApiKeyResponse {
+    /// The credentials.
+    #[serde(rename = "RAX-KSKEY:apiKeyCredentials")]
+    pub credentials: ApiKeyView,
+}
+
+/// A user's API-key credentials.
+#[derive(Serialize)]
+pub struct ApiKeyView {
+    /// Username.
+    pub username: String,
+    /// The key.
+    #[serde(rename = "apiKey")]
+    pub api_key: String,
+}
+
+/// `{"credentials": […]}` of list-credentials.
+#[derive(Serialize)]
+pub struct CredentialsResponse {
+    /// Zero or one API-key credentials.
+    pub credentials: Vec<ApiKeyResponse>,
 }
 
 /// `access.user`.
