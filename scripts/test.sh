@@ -6,8 +6,9 @@
 #
 # setup -> rustfmt -> clippy -> unit tests (incl. the route-table consistency test) ->
 # template checks (cfn-lint, sam validate --lint; offline) -> build the API tests -> start the
-# local stack (scripts/run-local.sh) on free ports with short test timings -> API tests ->
-# stop the stack. Exits non-zero on the first failure; the stack is always stopped.
+# local stack (scripts/run-local.sh) on free ports with short test timings -> API tests (black
+# box, in-process) -> real client libraries (tests/clients) -> stop the stack. Exits non-zero
+# on the first failure; the stack is always stopped.
 #
 # Optional environment: RUST_TEST_THREADS (API tests, default 6), LAMBDA_CONCURRENCY
 # (instances per function, default 3), TEST_LOG=1 (function logs on the console),
@@ -155,6 +156,11 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AW
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT" AWS_ENDPOINT_URL_SNS="$MOTO_URL" AWS_ENDPOINT_URL_KMS="$MOTO_URL"
 unset AWS_PROFILE AWS_SESSION_TOKEN
 RUST_TEST_THREADS=${RUST_TEST_THREADS:-6} cargo test -p api-tests
+
+section "client libraries (tests/clients: keystoneauth1, rackspaceauth, libcloud, pyrax)"
+export ADMIN_USERNAME ADMIN_PASSWORD
+(cd tests/clients && "$ROOT/.venv-clients-modern/bin/python" modern.py)
+(cd tests/clients && "$ROOT/.venv-clients-pyrax/bin/python" pyrax_client.py)
 
 section "stop local stack"
 stop_stack

@@ -418,3 +418,33 @@ async fn a_burst_of_forty_wrong_passwords_gets_ten_evaluated_and_the_rest_thrott
         .await
         .expect_error(413, "overLimit");
 }
+
+#[tokio::test]
+async fn concurrent_writes_to_one_item_are_retried_not_reported_as_domain_answers() {
+    let api = TestApi::new();
+    let ua = api.new_user_admin().await;
+    // Ten creations in one domain at once all bump the domain's user counter.
+    let rs = in_parallel(10, |i| {
+        let name = format!("burst{}{i}", crate::helpers::random_alnum(8).to_lowercase());
+        let api = &api;
+        let token = ua.token.clone();
+        async move { api.create_user(&token, &name, None, json!({})).await }
+    })
+    .await;
+    assert_eq!(count_status(&rs, 201), 10, "{:?}", statuses(&rs));
+
+    // Twelve devices at once on one user: exactly five fit, the rest are told so.
+    let sub = api.new_sub_user(&ua).await;
+    let rs = in_parallel(12, |_| {
+        crate::mfa_helpers::add_otp(&api, &sub.token, &sub.id, "burst")
+    })
+    .await;
+    assert_eq!(count_status(&rs, 201), 5, "{:?}", statuses(&rs));
+    for r in rs.iter().filter(|r| r.code() != 201) {
+        r.expect_error_message(
+            400,
+            "badRequest",
+            "The user already has the maximum of 5 OTP devices.",
+        );
+    }
+}
