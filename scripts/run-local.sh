@@ -72,7 +72,14 @@ stop_all() {
   pids+=("${fg[@]}")
   if [ ${#pids[@]} -gt 0 ]; then
     log "stopping ${#LEADERS[@]} services (${#pids[@]} processes)"
-    # Polite first: cargo-lambda shuts its functions down on SIGTERM.
+    # The functions first: stopped before the runtime API they poll goes away, they end
+    # quietly (a function whose runtime API vanishes logs connection errors on its way out).
+    for pid in "${pids[@]}"; do
+      local exe
+      exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+      [ -d "$ROOT/functions/$(basename "$exe")" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
+    # Then the rest, politely: cargo-lambda shuts down on SIGTERM.
     for leader in "${LEADERS[@]}"; do kill -TERM -- -"$leader" 2>/dev/null || true; done
     for pid in "${fg[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for ((i = 0; i < 50; i++)); do
@@ -154,8 +161,10 @@ start "DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT" "$STACK_DIR/dynamodb.log" \
   java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -Dbind.host=127.0.0.1 \
   -cp "$DDB_DIR/DynamoDBLocal.jar" "$ROOT/scripts/DynamoDBLocalLoopback.java" \
   -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT"
+echo "dynamodb ${LEADERS[-1]}" >"$STACK_DIR/pids"
 start "moto (SNS, KMS) on 127.0.0.1:$MOTO_PORT" "$STACK_DIR/moto.log" \
   moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+echo "moto ${LEADERS[-1]}" >>"$STACK_DIR/pids" # for the fault tests (tests/faults)
 
 DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
 MOTO_URL="http://127.0.0.1:$MOTO_PORT"
@@ -174,9 +183,8 @@ run_fg "$PY" "$HELPER" create-table "$DYNAMODB_ENDPOINT" "$TABLE_NAME"
 log "table $TABLE_NAME ready"
 KEY_LINES=$("$PY" "$HELPER" create-key "$MOTO_URL")
 KMS_KEY_ID=$(printf '%s\n' "$KEY_LINES" | sed -n 's/^KMS_KEY_ID=//p')
-SEED_KEYS=$(printf '%s\n' "$KEY_LINES" | sed -n 's/^SEED_KEYS=//p')
-[ -n "$KMS_KEY_ID" ] && [ -n "$SEED_KEYS" ] || die "could not create the KMS key"
-log "KMS key $KMS_KEY_ID created, seed data key sealed under it"
+[ -n "$KMS_KEY_ID" ] || die "could not create the KMS key"
+log "KMS key $KMS_KEY_ID created (the data key is created under it on first need)"
 
 ENV_FILE="$STACK_DIR/functions.env"
 FUNCTION_ENV=(
@@ -190,8 +198,9 @@ FUNCTION_ENV=(
   AWS_ENDPOINT_URL_KMS="$MOTO_URL"
   TABLE_NAME="$TABLE_NAME"
   KMS_KEY_ID="$KMS_KEY_ID"
-  SEED_KEYS="$SEED_KEYS"
 )
+# As in a fresh deployment, no SEED_KEYS: the first function that needs the data key creates
+# it under KMS_KEY_ID and stores it wrapped in the table (one winner under any race).
 for var in "${PASSTHROUGH_VARS[@]}"; do
   if [ -n "${!var:-}" ]; then FUNCTION_ENV+=("$var=${!var}"); fi
 done

@@ -151,18 +151,31 @@ export API_URL="http://127.0.0.1:$API_PORT"
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
 export MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 export STACK_LOG="$RUN_LOG"
+export STACK_PIDS="$LOCAL_STACK_DIR/pids"
 # For the tests' direct table reads (DynamoDB Local runs with -sharedDb, any credentials work).
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT" AWS_ENDPOINT_URL_SNS="$MOTO_URL" AWS_ENDPOINT_URL_KMS="$MOTO_URL"
 unset AWS_PROFILE AWS_SESSION_TOKEN
-RUST_TEST_THREADS=${RUST_TEST_THREADS:-6} cargo test -p api-tests
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-6} cargo test -p api-tests --test api --test inproc
 
 section "client libraries (tests/clients: keystoneauth1, rackspaceauth, libcloud, pyrax)"
 export ADMIN_USERNAME ADMIN_PASSWORD
 (cd tests/clients && "$ROOT/.venv-clients-modern/bin/python" modern.py)
 (cd tests/clients && "$ROOT/.venv-clients-pyrax/bin/python" pyrax_client.py)
 
-section "stop local stack"
+section "AWS faults (tests/faults: emulators suspended in turn, one test at a time)"
+cargo test -p api-tests --test faults -- --test-threads=1
+
+section "stop local stack (within 10 s, no error lines from the functions)"
+STOP_START=$SECONDS
 stop_stack
+STOP_SECS=$((SECONDS - STOP_START))
+STOP_ERRORS=$(sed -n '/stopping [0-9]* services/,$p' "$RUN_LOG" | grep -c -E '^Error:|"level":"ERROR"' || true)
+echo "stopped in ${STOP_SECS}s with $STOP_ERRORS error lines"
+if [ "$STOP_SECS" -gt 10 ] || [ "$STOP_ERRORS" != 0 ]; then
+  sed -n '/stopping [0-9]* services/,$p' "$RUN_LOG" | tail -n 20 >&2
+  echo "the stack did not stop cleanly" >&2
+  exit 1
+fi
 
 section "all checks passed"

@@ -1,7 +1,10 @@
 //! `identity-manage`: operator commands run with the operator's own AWS credentials.
 //!
 //! `identity-manage bootstrap --username NAME [--email EMAIL]` creates the first
-//! `identity:service-admin` directly in the table named by `TABLE_NAME`. The password comes from
+//! `identity:service-admin` directly in the table named by `TABLE_NAME`.
+//!
+//! `identity-manage rotate-key` adds a new data key (wrapped by `KMS_KEY_ID`) to the table:
+//! functions seal with it from their next cold start, and still open what older keys sealed. The password comes from
 //! `ADMIN_PASSWORD` (never from the command line, where `ps` would show it); when unset, one is
 //! generated and printed once. Running it again with an existing username changes nothing.
 #![allow(clippy::print_stdout)]
@@ -14,15 +17,41 @@ use shared::store::{CreateRefusal, DomainPlan, Store, UserRec};
 
 fn usage() -> anyhow::Error {
     anyhow::anyhow!(
-        "usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)"
+        "usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)\n       identity-manage rotate-key   (KMS_KEY_ID, TABLE_NAME)"
     )
+}
+
+async fn rotate_key() -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let table = std::env::var("TABLE_NAME").context("TABLE_NAME is not set")?;
+    let kms_key = std::env::var("KMS_KEY_ID").context("KMS_KEY_ID is not set")?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let next = store.data_keys().await?.last().map_or(1, |(v, _)| v + 1);
+    let out = aws_sdk_kms::Client::new(&aws)
+        .generate_data_key_without_plaintext()
+        .key_id(kms_key)
+        .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+        .send()
+        .await?;
+    let blob = out
+        .ciphertext_blob()
+        .context("kms returned no ciphertext")?;
+    let wrapped = base64::engine::general_purpose::STANDARD.encode(blob.as_ref());
+    if !store.add_data_key(next, &wrapped).await? {
+        bail!("data key version {next} was added concurrently; run again");
+    }
+    println!("data key version {next} added; functions seal with it from their next cold start");
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("bootstrap") {
-        return Err(usage());
+    match args.first().map(String::as_str) {
+        Some("bootstrap") => {}
+        Some("rotate-key") => return rotate_key().await,
+        _ => return Err(usage()),
     }
     let mut username = None;
     let mut email = None;

@@ -9,6 +9,22 @@ use crate::sms::SnsSender;
 use crate::store::Store;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
+use std::time::Duration;
+
+/// AWS settings from the environment, with the configured timeouts on every call: a hung
+/// dependency costs a request at most `AWS_OPERATION_TIMEOUT_MS`, then a `503`.
+pub async fn aws_settings(config: &Config) -> aws_config::SdkConfig {
+    let t = config.aws_timeouts;
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(t.connect_ms))
+        .operation_attempt_timeout(Duration::from_millis(t.attempt_ms))
+        .operation_timeout(Duration::from_millis(t.operation_ms))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
 
 /// Which optional adapters a function needs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,7 +69,7 @@ impl App {
         needs: Needs,
     ) -> Result<&'static App, lambda_http::Error> {
         let config = Config::from_env()?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = aws_settings(&config).await;
         let app = Self::new(operation, config, &aws, needs, Box::new(SystemClock));
         // One App per process, alive until the process ends.
         Ok(Box::leak(Box::new(app)))
@@ -75,9 +91,13 @@ impl App {
         let sms = needs
             .sms
             .then(|| SnsSender::new(aws_sdk_sns::Client::new(aws), config.sms_sender_id.clone()));
-        let sealer = needs
-            .seal
-            .then(|| Sealer::new(aws_sdk_kms::Client::new(aws), config.seed_keys.clone()));
+        let sealer = needs.seal.then(|| {
+            Sealer::new(
+                aws_sdk_kms::Client::new(aws),
+                config.seed_keys.clone(),
+                config.kms_key_id.clone().map(|k| (store.clone(), k)),
+            )
+        });
         App {
             operation,
             config,

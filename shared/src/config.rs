@@ -15,6 +15,11 @@ pub struct Config {
     pub table_name: String,
     /// KMS-wrapped data keys that seal secrets at rest (`SEED_KEYS="1:<base64>,2:<base64>"`); newest seals.
     pub seed_keys: Vec<(u32, String)>,
+    /// KMS key that wraps the data keys created on first need (`KMS_KEY_ID`), used when
+    /// `SEED_KEYS` is not set.
+    pub kms_key_id: Option<String>,
+    /// Timeouts of every DynamoDB, SNS and KMS call, well inside the function's own.
+    pub aws_timeouts: AwsTimeouts,
     /// SMS sender id (`SMS_SENDER_ID`).
     pub sms_sender_id: String,
     /// Minimum seconds between two SMS to one number (`SMS_MIN_INTERVAL_SECONDS`, 30).
@@ -49,6 +54,17 @@ pub struct Config {
     pub domain_user_limit: u64,
     /// Base of `Location` headers (`PUBLIC_BASE_URL`); derived from the request when unset.
     pub public_base_url: Option<String>,
+}
+
+/// Timeouts of AWS calls (ms): connecting, one attempt, and the whole call with its retries.
+#[derive(Debug, Clone, Copy)]
+pub struct AwsTimeouts {
+    /// `AWS_CONNECT_TIMEOUT_MS` (1000).
+    pub connect_ms: u64,
+    /// `AWS_ATTEMPT_TIMEOUT_MS` (2000).
+    pub attempt_ms: u64,
+    /// `AWS_OPERATION_TIMEOUT_MS` (4000).
+    pub operation_ms: u64,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -106,6 +122,12 @@ impl Config {
         Ok(Self {
             table_name,
             seed_keys,
+            kms_key_id: var("KMS_KEY_ID"),
+            aws_timeouts: AwsTimeouts {
+                connect_ms: positive("AWS_CONNECT_TIMEOUT_MS", 1_000)?,
+                attempt_ms: positive("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
+                operation_ms: positive("AWS_OPERATION_TIMEOUT_MS", 4_000)?,
+            },
             sms_sender_id: var("SMS_SENDER_ID").unwrap_or_else(|| "Rackspace".into()),
             sms_min_interval_secs: parse("SMS_MIN_INTERVAL_SECONDS", 30)?,
             sms_hourly_limit: positive("SMS_HOURLY_LIMIT", 5)?,

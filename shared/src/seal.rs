@@ -6,6 +6,7 @@
 //! newest key seals, any configured key opens. The item's identity is bound in as associated
 //! data, so a sealed value cannot be moved to another item.
 
+use crate::store::Store;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use anyhow::{Context, anyhow};
@@ -158,10 +159,14 @@ impl Keyring {
     }
 }
 
-/// Lazily unwraps the configured data keys through KMS, once per process.
+/// Lazily unwraps the data keys through KMS, once per process. The keys come from
+/// configuration (`SEED_KEYS`) or, when none is configured, from the table, where the first
+/// function that needs one creates it (`GenerateDataKeyWithoutPlaintext` under `KMS_KEY_ID`,
+/// stored by a conditional put: one winner under any race).
 pub struct Sealer {
     kms: aws_sdk_kms::Client,
     wrapped: Vec<(u32, String)>,
+    stored: Option<(Store, String)>,
     ring: OnceCell<Keyring>,
 }
 
@@ -172,54 +177,103 @@ impl std::fmt::Debug for Sealer {
                 "versions",
                 &self.wrapped.iter().map(|k| k.0).collect::<Vec<_>>(),
             )
+            .field("from_table", &self.stored.is_some())
             .finish()
     }
 }
 
 impl Sealer {
-    /// A sealer over the wrapped keys of the configuration.
-    pub fn new(kms: aws_sdk_kms::Client, wrapped: Vec<(u32, String)>) -> Self {
+    /// A sealer over configured wrapped keys, or (when there are none) over the keys stored in
+    /// the table, wrapped by the KMS key `stored.1`.
+    pub fn new(
+        kms: aws_sdk_kms::Client,
+        wrapped: Vec<(u32, String)>,
+        stored: Option<(Store, String)>,
+    ) -> Self {
         Self {
             kms,
             wrapped,
+            stored,
             ring: OnceCell::new(),
         }
     }
 
-    /// The keyring, unwrapping the keys on first use.
+    /// The keyring, unwrapping the keys on first use (a failure is not cached: the next
+    /// request tries again).
     ///
     /// # Errors
-    /// KMS failures (the caller answers 503) or a malformed configuration.
+    /// KMS or DynamoDB failures (the caller answers 503) or a malformed configuration.
     pub async fn keyring(&self) -> anyhow::Result<&Keyring> {
         self.ring
             .get_or_try_init(|| async {
-                let mut keys = Vec::with_capacity(self.wrapped.len());
-                for (version, blob) in &self.wrapped {
-                    let ct = B64
-                        .decode(blob.trim())
-                        .context("SEED_KEYS entry is not base64")?;
-                    let out = self
-                        .kms
-                        .decrypt()
-                        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(ct))
-                        .send()
-                        .await
-                        .context("kms decrypt of data key failed")?;
-                    let plain = out
-                        .plaintext()
-                        .ok_or_else(|| anyhow!("kms returned no plaintext"))?;
-                    let key: [u8; 32] = plain
-                        .as_ref()
-                        .try_into()
-                        .map_err(|_| anyhow!("data key {version} is not 256 bits"))?;
-                    keys.push((*version, Zeroizing::new(key)));
+                let wrapped = if self.wrapped.is_empty() {
+                    self.stored_keys().await?
+                } else {
+                    self.wrapped.clone()
+                };
+                let mut keys = Vec::with_capacity(wrapped.len());
+                for (version, blob) in &wrapped {
+                    keys.push((
+                        *version,
+                        Zeroizing::new(self.unwrap_key(*version, blob).await?),
+                    ));
                 }
                 if keys.is_empty() {
-                    return Err(anyhow!("SEED_KEYS is not configured"));
+                    return Err(anyhow!("no data key: set SEED_KEYS or KMS_KEY_ID"));
                 }
                 Ok(Keyring { keys })
             })
             .await
+    }
+
+    /// The table's keys, creating version 1 if there is none yet.
+    async fn stored_keys(&self) -> anyhow::Result<Vec<(u32, String)>> {
+        let Some((store, kms_key)) = &self.stored else {
+            return Ok(Vec::new());
+        };
+        let keys = store.data_keys().await.context("reading data keys")?;
+        if !keys.is_empty() {
+            return Ok(keys);
+        }
+        let out = self
+            .kms
+            .generate_data_key_without_plaintext()
+            .key_id(kms_key)
+            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .send()
+            .await
+            .context("kms generate-data-key failed")?;
+        let blob = out
+            .ciphertext_blob()
+            .ok_or_else(|| anyhow!("kms returned no ciphertext"))?;
+        let wrapped = B64.encode(blob.as_ref());
+        if store
+            .add_data_key(1, &wrapped)
+            .await
+            .context("storing data key")?
+        {
+            tracing::info!(version = 1, "data key created");
+        }
+        // Ours or the one a concurrent first request stored: read back the winner.
+        store.data_keys().await.context("reading data keys")
+    }
+
+    async fn unwrap_key(&self, version: u32, blob: &str) -> anyhow::Result<[u8; 32]> {
+        let ct = B64.decode(blob.trim()).context("data key is not base64")?;
+        let out = self
+            .kms
+            .decrypt()
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(ct))
+            .send()
+            .await
+            .context("kms decrypt of data key failed")?;
+        let plain = out
+            .plaintext()
+            .ok_or_else(|| anyhow!("kms returned no plaintext"))?;
+        plain
+            .as_ref()
+            .try_into()
+            .map_err(|_| anyhow!("data key {version} is not 256 bits"))
     }
 }
 

@@ -103,7 +103,9 @@ impl World {
 
     /// Like [`World::new`], with `adjust` applied to the configuration.
     pub async fn with(adjust: impl FnOnce(Config) -> Config) -> Self {
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // The functions' own AWS settings (timeouts included).
+        let base = Config::from_env().expect("TABLE_NAME and friends");
+        let aws = shared::app::aws_settings(&base).await;
         let kms = aws_sdk_kms::Client::new(&aws);
         let key = kms
             .create_key()
@@ -119,8 +121,7 @@ impl World {
             .await
             .expect("kms data key");
         let wrapped = BASE64.encode(dk.ciphertext_blob().unwrap().as_ref());
-        let config = Config::from_env().expect("TABLE_NAME and friends");
-        let config = adjust(production_defaults(config, wrapped));
+        let config = adjust(production_defaults(base, wrapped));
         let clock = ManualClock::at(SystemClock.now_ms());
         let needs = Needs {
             sms: true,

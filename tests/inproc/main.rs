@@ -12,5 +12,6 @@
 
 mod expiry;
 mod harness;
+mod keys;
 mod locks;
 mod throttle;

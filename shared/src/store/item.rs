@@ -63,6 +63,10 @@ pub(crate) fn session_pk(hash: &str) -> String {
     format!("SESSION#{hash}")
 }
 pub(crate) const SESSION_SK: &str = "SESSION";
+pub(crate) const KEYRING_PK: &str = "KEYRING";
+pub(crate) fn key_sk(version: u32) -> String {
+    format!("KEY#{version:06}")
+}
 pub(crate) fn login_pk(username_key: &str) -> String {
     format!("LOGIN#{username_key}")
 }

@@ -19,6 +19,7 @@ mod devices;
 mod domains;
 mod expr;
 mod item;
+mod keys;
 mod limits;
 mod login;
 mod mfa;

@@ -1,0 +1,74 @@
+//! The data key is created on first need, exactly once, however many first requests race.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use shared::app::{App, Needs};
+use shared::clock::SystemClock;
+use shared::config::Config;
+
+#[tokio::test]
+async fn sixteen_racing_first_requests_create_one_data_key() {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // A table of its own: no key exists in it yet.
+    let table = format!("keys-{}", shared::crypto::new_id());
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    ddb.create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .unwrap();
+    let kms = aws_sdk_kms::Client::new(&aws);
+    let kms_key = kms.create_key().send().await.unwrap();
+    let kms_key = kms_key.key_metadata().unwrap().key_id().to_string();
+
+    // Sixteen function instances, each with its own (empty) keyring.
+    let apps: Vec<&'static App> = (0..16)
+        .map(|_| {
+            let mut c = Config::from_env().unwrap();
+            c.table_name = table.clone();
+            c.seed_keys = Vec::new();
+            c.kms_key_id = Some(kms_key.clone());
+            let needs = Needs {
+                sms: false,
+                seal: true,
+            };
+            &*Box::leak(Box::new(App::new(
+                "keys",
+                c,
+                &aws,
+                needs,
+                Box::new(SystemClock),
+            )))
+        })
+        .collect();
+    let rings = futures::future::join_all(apps.iter().map(|a| a.keyring())).await;
+    let rings: Vec<_> = rings.into_iter().map(|r| r.unwrap()).collect();
+
+    let stored = apps[0].store.data_keys().await.unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    // Every instance holds the same key: what one seals, any other opens.
+    let sealed = rings[0].seal(b"seed", "aad").unwrap();
+    for r in &rings {
+        assert_eq!(r.open(&sealed, "aad").unwrap().as_slice(), b"seed");
+    }
+}
