@@ -22,6 +22,10 @@ pub struct Ctx {
     pub base_url: String,
     /// Normalised path.
     pub path: String,
+    /// API Gateway's request id (empty when unknown).
+    pub request_id: String,
+    /// The client's address as API Gateway saw it (empty when unknown).
+    pub source_ip: String,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -126,12 +130,15 @@ impl Ctx {
             Body::Binary(b) => b.clone(),
             _ => Vec::new(),
         };
+        let (request_id, source_ip) = origin(req);
         Ok(Self {
             params,
             headers,
             body,
             base_url,
             path: routes::normalize(&raw_path).to_string(),
+            request_id,
+            source_ip,
         })
     }
 
@@ -228,6 +235,22 @@ impl Ctx {
     }
 }
 
+/// API Gateway's request id and the client's source address, from the request context.
+fn origin(req: &Request) -> (String, String) {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => (
+            c.request_id.clone().unwrap_or_default(),
+            c.http.source_ip.clone().unwrap_or_default(),
+        ),
+        Some(RequestContext::ApiGatewayV1(c)) => (
+            c.request_id.clone().unwrap_or_default(),
+            c.identity.source_ip.clone().unwrap_or_default(),
+        ),
+        _ => (String::new(), String::new()),
+    }
+}
+
 fn decode(v: &str) -> String {
     urlencoding::decode(v)
         .map(|c| c.into_owned())
@@ -265,7 +288,12 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
             match &e {
                 ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
                 ApiError::Unavailable(cause) => {
-                    tracing::error!(error = ?cause, "dependency failed")
+                    tracing::error!(error = ?cause, "dependency failed");
+                    crate::services::metrics::count(
+                        crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+                        "AwsFaults",
+                        &[],
+                    );
                 }
                 other => tracing::info!(
                     status = other.status().as_u16(),

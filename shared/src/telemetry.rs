@@ -17,6 +17,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// SDK logs request bodies (SMS texts with codes), which must never reach a log (§8.3).
 fn allowed(target: &str, level: Level) -> bool {
     let ours = target == "shared"
+        || target == "audit"
         || target.starts_with("shared::")
         || FUNCTIONS.contains(&target.split("::").next().unwrap_or(""));
     ours || level <= Level::INFO
@@ -69,7 +70,7 @@ pub fn init() {
         .json()
         .with_max_level(level(&raw))
         .with_current_span(false)
-        .with_target(false)
+        .with_target(true)
         .with_ansi(false)
         .finish()
         .with(tracing_subscriber::filter::filter_fn(|m| {

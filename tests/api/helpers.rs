@@ -457,7 +457,11 @@ pub fn random_uk_mobile() -> TestPhone {
             rng.gen_range(0..100),
             rng.gen_range(0..1_000_000)
         );
-        if !display.ends_with("99") && is_valid_number(&display) {
+        // 07 also holds pagers (076) and personal numbers: only MOBILE numbers get SMS (§8.3).
+        let mobile = phonenumber::parse(None, &display).is_ok_and(|n| {
+            n.number_type(&phonenumber::metadata::DATABASE) == phonenumber::Type::Mobile
+        });
+        if !display.ends_with("99") && is_valid_number(&display) && mobile {
             let e164 = e164_of(&display);
             return TestPhone { display, e164 };
         }

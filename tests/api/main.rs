@@ -13,6 +13,7 @@
 
 mod helpers;
 
+mod audit;
 mod core;
 mod credentials;
 mod phones;

@@ -6,6 +6,7 @@ use crate::crypto;
 use crate::domain::{format_duration_secs, parse_duration_secs};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
+use crate::services::audit;
 use crate::services::secrets;
 use crate::store::BypassRec;
 use crate::wire::CaseInsensitive;
@@ -98,7 +99,7 @@ pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply,
         }
     }
     let target = user;
-    tracing::info!(user_id = %target.id, count, "bypass codes generated");
+    audit::acted(&ctx, "bypass.generate", &caller.user, &target);
     let codes = BypassCodes {
         codes,
         validity_duration: format_duration_secs(duration),

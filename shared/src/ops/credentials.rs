@@ -6,6 +6,7 @@ use crate::auth::{Rule, Scope, path_user};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
+use crate::services::audit;
 use crate::services::{apikeys, secrets};
 use crate::store::UserRec;
 use crate::wire::responses::{ApiKeyResponse, ApiKeyView, CredentialsResponse};
@@ -55,13 +56,13 @@ pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 401, 403, 404, 503.
 pub async fn reset(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::FullOnly, Rule::A).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::A).await?;
     let key = apikeys::generate();
     let sealed = secrets::seal_api_key(app, &target.id, &key).await?;
     if !app.store.replace_api_key(&target.id, &sealed).await? {
         return Err(crate::error::errs::NO_USER);
     }
-    tracing::info!(user_id = %target.id, "api key reset");
+    audit::acted(&ctx, "apikey.reset", &caller.user, &target);
     Ok(Reply::body(StatusCode::OK, &view(&target, &key)))
 }
 
@@ -81,6 +82,6 @@ pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     if !app.store.delete_api_key(&target.id).await? {
         return Err(NO_KEY);
     }
-    tracing::info!(user_id = %target.id, "api key deleted");
+    audit::acted(&ctx, "apikey.delete", &caller.user, &target);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

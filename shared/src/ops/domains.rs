@@ -6,6 +6,7 @@ use crate::domain::{EnforcementLevel, Role};
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
 use crate::policy;
+use crate::services::audit;
 use crate::wire::requests::DomainEnforcementRequest;
 use crate::wire::responses::{DomainResponse, DomainView};
 use lambda_http::http::StatusCode;
@@ -80,6 +81,10 @@ pub async fn update_domain_enforcement(app: &'static App, ctx: Ctx) -> Result<Re
     {
         return Err(NO_DOMAIN);
     }
-    tracing::info!(domain_id = %domain.id, level = level.as_str(), "domain enforcement updated");
+    let mut event = audit::Event::new("enforcement.domain", "success");
+    event.actor = Some(&caller.user.id);
+    event.domain = Some(&domain.id);
+    event.factor = Some(level.as_str());
+    event.emit(&ctx);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

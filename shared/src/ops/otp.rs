@@ -5,6 +5,7 @@ use crate::auth::{Rule, Scope, path_user};
 use crate::crypto;
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
+use crate::services::audit;
 use crate::services::secrets;
 use crate::store::{Attempt, DeviceRec, DeviceRemoval};
 use crate::totp::{self, Seed};
@@ -21,7 +22,7 @@ pub const MAX_DEVICES: u64 = 5;
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:otpDevice' object.";
     let name = ctx
         .body::<AddDeviceRequest>()?
@@ -57,7 +58,7 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     }
     let uri = totp::key_uri(&seed, &target.username);
     let qr = totp::qr_data_url(&uri)?;
-    tracing::info!(user_id = %target.id, device_id = %id, "otp device added");
+    audit::acted(&ctx, "device.add", &caller.user, &target);
     let device = DeviceView {
         key_uri: Some(uri.to_string()),
         qrcode: Some(qr),
@@ -76,7 +77,7 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:verificationCode' object.";
     let code = ctx
         .body::<VerifyRequest>()?
@@ -107,13 +108,13 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         Attempt::Reserved => {}
         Attempt::NoDevice => return Err(NO_DEVICE),
         Attempt::Locked => {
-            tracing::info!(user_id = %target.id, device_id = %device.id, reason = "locked", "otp verification refused");
+            audit::outcome(&ctx, "device.verify", "refused", &caller.user, &target);
             return Err(errs::BAD_PIN);
         }
     }
     let seed = secrets::open_seed(app, &device).await?;
     let Some(step) = totp::verify(&seed, code.trim(), app.now_ms() / 1000) else {
-        tracing::info!(user_id = %target.id, device_id = %device.id, reason = "wrong code", "otp verification failed");
+        audit::outcome(&ctx, "device.verify", "failure", &caller.user, &target);
         return Err(errs::BAD_PIN);
     };
     if !app
@@ -123,7 +124,7 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     {
         return Err(errs::BAD_PIN);
     }
-    tracing::info!(user_id = %target.id, device_id = %device.id, "otp device verified");
+    audit::acted(&ctx, "device.verify", &caller.user, &target);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -164,7 +165,7 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     let device = app
         .store
         .get_device(&target.id, ctx.param("otpDeviceId"))
@@ -183,6 +184,6 @@ pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         }
         DeviceRemoval::Gone => return Err(NO_DEVICE),
     }
-    tracing::info!(user_id = %target.id, device_id = %device.id, "otp device deleted");
+    audit::acted(&ctx, "device.delete", &caller.user, &target);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

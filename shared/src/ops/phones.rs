@@ -6,6 +6,7 @@ use crate::crypto;
 use crate::domain::{FactorType, PhoneNumber};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
+use crate::services::audit;
 use crate::services::{secrets, sms};
 use crate::store::{PhoneRec, PhoneRemoval, UserRec};
 use crate::wire::requests::{AddPhoneRequest, VerifyRequest};
@@ -39,7 +40,7 @@ fn user_phone<'a>(user: &'a UserRec, phone_id: &str) -> Result<&'a PhoneRec, Api
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:mobilePhone' object.";
     let number = ctx
         .body::<AddPhoneRequest>()?
@@ -60,7 +61,7 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     {
         return Err(HAS_PHONE);
     }
-    tracing::info!(user_id = %target.id, phone = %number.masked(), "phone added");
+    audit::acted(&ctx, "phone.add", &caller.user, &target);
     let location = ctx.location(&format!("{}/mobile-phones/{phone_id}", mf_path(&target.id)));
     let phone = PhoneView {
         id: phone_id,
@@ -116,7 +117,7 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:verificationCode' object.";
     let code = ctx
         .body::<VerifyRequest>()?
@@ -136,13 +137,13 @@ pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     }
     let context = secrets::pin_context(&target.id, &pin.id);
     if code.len() > 16 || !secrets::check_code(app, code.trim(), &context, &pin.hash).await? {
-        tracing::info!(user_id = %target.id, reason = "wrong pin", "phone verification failed");
+        audit::outcome(&ctx, "phone.verify", "failure", &caller.user, &target);
         return Err(errs::BAD_PIN);
     }
     if !app.store.confirm_phone(&target.id, &pin.id).await? {
         return Err(errs::BAD_PIN);
     }
-    tracing::info!(user_id = %target.id, "phone verified");
+    audit::acted(&ctx, "phone.verify", &caller.user, &target);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -177,7 +178,7 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// # Errors
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
     let phone = match ctx.param_opt("phoneId") {
         Some(id) => user_phone(&target, id)?,
         None => target.phone.as_ref().ok_or(NO_PHONE)?,
@@ -190,6 +191,6 @@ pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
         PhoneRemoval::InUse => return Err(IN_USE),
         PhoneRemoval::Gone => return Err(NO_PHONE),
     }
-    tracing::info!(user_id = %target.id, phone = %phone.hint, "phone deleted");
+    audit::acted(&ctx, "phone.delete", &caller.user, &target);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

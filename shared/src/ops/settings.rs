@@ -6,6 +6,7 @@ use crate::domain::{EnforcementLevel, FactorType};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
 use crate::policy;
+use crate::services::audit;
 use crate::store::{LevelChange, MfaChange, UserRec};
 use crate::wire::requests::MfaSettingsRequest;
 use lambda_http::http::StatusCode;
@@ -167,7 +168,18 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
         // A device changed between the read and the write.
         return Err(NO_DEVICE);
     }
-    tracing::info!(user_id = %target.id, ?enabled, factor = ?change.factor, unlock = ?unlock, level = ?level, "mfa settings updated");
+    let (actor, t) = (&caller.user, &target);
+    match enabled {
+        Some(true) if !target.mfa_enabled => audit::acted(&ctx, "mfa.enable", actor, t),
+        Some(false) if target.mfa_enabled => audit::acted(&ctx, "mfa.disable", actor, t),
+        _ => {}
+    }
+    if unlock == Some(true) {
+        audit::acted(&ctx, "mfa.unlock", actor, t);
+    }
+    if level.is_some() {
+        audit::acted(&ctx, "enforcement.user", actor, t);
+    }
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -176,7 +188,7 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
 /// # Errors
 /// 401, 403, 404, 409, 503.
 pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (_, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
+    let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
     // Read again if a device is added between the read and the write (the count guards it).
     for _ in 0..3 {
         let bundle = app.store.get_bundle(&target.id).await?;
@@ -184,7 +196,7 @@ pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
             return Err(errs::NO_USER);
         }
         if app.store.delete_mfa(&bundle).await? {
-            tracing::info!(user_id = %target.id, "mfa deleted");
+            audit::acted(&ctx, "mfa.delete", &caller.user, &target);
             return Ok(Reply::empty(StatusCode::NO_CONTENT));
         }
     }

@@ -6,6 +6,7 @@ use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
 use crate::policy;
+use crate::services::audit;
 use crate::wire::responses::Access;
 use lambda_http::http::StatusCode;
 
@@ -87,6 +88,12 @@ pub async fn revoke(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     if !app.store.delete_token(&hash).await? {
         return Err(NO_TOKEN);
     }
-    tracing::info!(user_id = %caller.user.id, "token revoked");
+    audit::Event::new("token.revoke", "success")
+        .by(
+            &caller.user.id,
+            &caller.user.id,
+            caller.user.domain_id.as_deref(),
+        )
+        .emit(&ctx);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

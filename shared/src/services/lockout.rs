@@ -3,7 +3,9 @@
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::http::Ctx;
 use crate::policy;
+use crate::services::{audit, metrics};
 use crate::store::UserRec;
 
 /// Is the user's MFA login locked now?
@@ -20,12 +22,12 @@ pub fn is_locked(app: &App, u: &UserRec) -> bool {
 }
 
 /// Reserves one passcode attempt for `user_id` under the lock rule (atomic, shared by every
-/// Lambda instance): `false` when the user is locked. The attempt counts as a failure until a
-/// successful login resets the count.
+/// Lambda instance): `None` when the user is locked, else the consecutive attempts including
+/// this one. The attempt counts as a failure until a successful login resets the count.
 ///
 /// # Errors
 /// `503` on DynamoDB faults.
-pub async fn reserve_attempt(app: &App, user_id: &str) -> Result<bool, ApiError> {
+pub async fn reserve_attempt(app: &App, user_id: &str) -> Result<Option<u64>, ApiError> {
     let c = &app.config;
     let reserved = app
         .store
@@ -40,5 +42,16 @@ pub async fn reserve_attempt(app: &App, user_id: &str) -> Result<bool, ApiError>
     if let Some(attempts) = reserved {
         tracing::debug!(user_id = %user_id, attempts, "passcode attempt reserved");
     }
-    Ok(reserved.is_some())
+    Ok(reserved)
+}
+
+/// Records a failed attempt that was number `attempts` in a row: when it is the one that
+/// engages the lock, an `mfa.lock` audit event and the `Lockouts` metric.
+pub fn note_failure(app: &App, ctx: &Ctx, user: &UserRec, attempts: u64) {
+    if attempts == app.config.lockout_threshold || attempts == app.config.lockout_cap {
+        audit::Event::new("mfa.lock", "success")
+            .by(&user.id, &user.id, user.domain_id.as_deref())
+            .emit(ctx);
+        metrics::count(app.now_ms(), "Lockouts", &[]);
+    }
 }

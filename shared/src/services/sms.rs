@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::domain::PhoneNumber;
 use crate::error::ApiError;
+use crate::services::metrics;
 use crate::store::{NumberClaim, SmsClaim, SmsRefusal, UserRec};
 
 /// Sends `message` to `number`, the phone of `user`, counted against the user's limits.
@@ -18,8 +19,11 @@ pub async fn send_limited(
 ) -> Result<(), ApiError> {
     let c = &app.config;
     let now = app.now_ms() / 1000;
-    let over = |r: SmsRefusal| ApiError::OverLimit {
-        retry_after_secs: r.retry_after_secs,
+    let over = |r: SmsRefusal| {
+        metrics::count(app.now_ms(), "SmsRefused", &[("Reason", "limit")]);
+        ApiError::OverLimit {
+            retry_after_secs: r.retry_after_secs,
+        }
     };
     // Per number first (shared by every account that registered it), then per phone.
     let number_key = app.keyring().await?.code_mac(number.e164(), "sms-number")?;
@@ -49,6 +53,7 @@ pub async fn send_limited(
         }
     };
     let Err(e) = app.sms()?.send(number, message).await else {
+        metrics::count(app.now_ms(), "SmsSent", &[]);
         return Ok(());
     };
     refund(app, &user.id, number_claim, Some(user_claim)).await;

@@ -8,16 +8,16 @@ use crate::error::ApiError;
 use crate::http::{Ctx, Reply, error_body};
 use crate::policy::{self, LoginDecision};
 use crate::services::tokens::SETUP_MFA;
-use crate::services::{apikeys, lockout, secrets, sms, throttle, tokens};
-use crate::store::{FinishLogin, LoginClaim, LoginGuard, SessionRec, UserBundle, UserRec};
-use crate::totp;
+use crate::services::{apikeys, audit, lockout, metrics, secrets, sms, throttle, tokens};
+use crate::store::{SessionRec, UserRec};
 use crate::wire::Field;
 use crate::wire::requests::{
-    ApiKeyCredentials, Auth, AuthRequest, PasscodeCredentials, PasswordCredentials,
-    TokenCredentials,
+    ApiKeyCredentials, Auth, AuthRequest, PasswordCredentials, TokenCredentials,
 };
 use crate::wire::responses::Access;
 use lambda_http::http::{StatusCode, header};
+
+mod passcode;
 
 const BAD_CREDENTIALS: ApiError =
     ApiError::Unauthorized("Unable to authenticate user with credentials provided.");
@@ -53,22 +53,23 @@ pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError
     };
     match kinds {
         [true, false, false, false] => {
-            password_step(app, auth.password.required(NOT_OBJECT, NOT_OBJECT)?, scoped).await
+            let creds = auth.password.required(NOT_OBJECT, NOT_OBJECT)?;
+            password_step(app, &ctx, creds, scoped).await
         }
         [false, true, false, false] if !scoped => {
-            passcode_step(app, &ctx, auth.passcode.required(NOT_OBJECT, NOT_OBJECT)?).await
+            passcode::step(app, &ctx, auth.passcode.required(NOT_OBJECT, NOT_OBJECT)?).await
         }
         [false, true, false, false] => Err(ApiError::BadRequest(
             "RAX-AUTH:scope cannot be used with passcode credentials.",
         )),
         [false, false, true, false] if !scoped => {
-            api_key_step(app, auth.api_key.required(NOT_OBJECT, NOT_OBJECT)?).await
+            api_key_step(app, &ctx, auth.api_key.required(NOT_OBJECT, NOT_OBJECT)?).await
         }
         [false, false, true, false] => Err(ApiError::BadRequest(
             "RAX-AUTH:scope cannot be used with API key credentials.",
         )),
         [false, false, false, true] if !scoped => {
-            token_step(app, auth.token.required(NOT_OBJECT, NOT_OBJECT)?).await
+            token_step(app, &ctx, auth.token.required(NOT_OBJECT, NOT_OBJECT)?).await
         }
         [false, false, false, true] => Err(ApiError::BadRequest(
             "RAX-AUTH:scope cannot be used with token credentials.",
@@ -84,7 +85,11 @@ pub async fn authenticate(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError
 
 /// API-key credentials (§8.1): never challenged, never refused for enforcement; the same
 /// guessing throttle as passwords.
-async fn api_key_step(app: &'static App, creds: ApiKeyCredentials) -> Result<Reply, ApiError> {
+async fn api_key_step(
+    app: &'static App,
+    ctx: &Ctx,
+    creds: ApiKeyCredentials,
+) -> Result<Reply, ApiError> {
     let username = creds
         .username
         .required("username is required.", "username must be a string.")?;
@@ -101,12 +106,12 @@ async fn api_key_step(app: &'static App, creds: ApiKeyCredentials) -> Result<Rep
     );
     reserved?;
     let Some((user_id, _)) = found? else {
-        tracing::info!(reason = "unknown user", "api key login failed");
+        record(app, ctx, "failure", None, "APIKEY");
         return Err(BAD_CREDENTIALS);
     };
     let user = app.store.get_user(&user_id).await?.ok_or(BAD_CREDENTIALS)?;
     if candidate.len() > 64 || !apikeys::matches(app, &user, &candidate).await? {
-        tracing::info!(user_id = %user.id, reason = "wrong api key", "api key login failed");
+        record(app, ctx, "failure", Some(&user), "APIKEY");
         return Err(BAD_CREDENTIALS);
     }
     if !user.enabled {
@@ -114,13 +119,17 @@ async fn api_key_step(app: &'static App, creds: ApiKeyCredentials) -> Result<Rep
         return Err(ApiError::UserDisabled);
     }
     let (id, token) = tokens::issue_after_login(app, &user, &key, &["APIKEY"], false).await?;
-    tracing::info!(user_id = %user.id, "token issued for api key");
+    record(app, ctx, "success", Some(&user), "APIKEY");
     let access = Access::new(&id, &token, &user).with_catalog();
     Ok(Reply::body(StatusCode::OK, &access.into_response()))
 }
 
 /// Token credentials (§8.2): the access object of that same token, never extended or upgraded.
-async fn token_step(app: &'static App, creds: TokenCredentials) -> Result<Reply, ApiError> {
+async fn token_step(
+    app: &'static App,
+    ctx: &Ctx,
+    creds: TokenCredentials,
+) -> Result<Reply, ApiError> {
     let id = creds
         .id
         .required("token id is required.", "token id must be a string.")?;
@@ -133,12 +142,14 @@ async fn token_step(app: &'static App, creds: TokenCredentials) -> Result<Reply,
             "A SETUP-MFA scoped token cannot be used to authenticate.",
         ));
     }
+    record(app, ctx, "success", Some(&caller.user), "TOKEN");
     let access = Access::new(&id, &caller.token, &caller.user).with_catalog();
     Ok(Reply::body(StatusCode::OK, &access.into_response()))
 }
 
 async fn password_step(
     app: &'static App,
+    ctx: &Ctx,
     creds: PasswordCredentials,
     scoped: bool,
 ) -> Result<Reply, ApiError> {
@@ -162,7 +173,7 @@ async fn password_step(
     reserved?;
     let Some((user_id, domain_id)) = found? else {
         crypto::dummy_password_check(&password);
-        tracing::info!(reason = "unknown user", "login failed");
+        record(app, ctx, "failure", None, "PASSWORD");
         return Err(BAD_CREDENTIALS);
     };
     let (mut users, domain) = app
@@ -178,7 +189,7 @@ async fn password_step(
         crypto::verify_password(&password, &user.password_hash)
     };
     if !verified {
-        tracing::info!(user_id = %user.id, reason = "wrong password", "login failed");
+        record(app, ctx, "failure", Some(&user), "PASSWORD");
         return Err(BAD_CREDENTIALS);
     }
     if !user.enabled {
@@ -204,19 +215,22 @@ async fn password_step(
         LoginDecision::Token => {
             let (id, token) =
                 tokens::issue_after_login(app, &user, &key, &["PASSWORD"], false).await?;
-            tracing::info!(user_id = %user.id, "token issued");
+            record(app, ctx, "success", Some(&user), "PASSWORD");
             let access = Access::new(&id, &token, &user).with_catalog();
             Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
         LoginDecision::ScopedToken => {
             let (id, token) =
                 tokens::issue_after_login(app, &user, &key, &["PASSWORD"], true).await?;
-            tracing::info!(user_id = %user.id, "setup-mfa token issued");
+            record(app, ctx, "success", Some(&user), "PASSWORD");
             let access = Access::new(&id, &token, &user);
             Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
-        LoginDecision::Challenge => challenge(app, &user, &key).await,
-        LoginDecision::Locked => Err(LOCKED),
+        LoginDecision::Challenge => challenge(app, ctx, &user, &key).await,
+        LoginDecision::Locked => {
+            record(app, ctx, "refused", Some(&user), "PASSWORD");
+            Err(LOCKED)
+        }
         LoginDecision::MustSetup => Err(ApiError::Forbidden("User must setup multi-factor")),
         LoginDecision::ScopeNotAllowed => Err(ApiError::BadRequest(
             "SETUP-MFA scope is only available while multi-factor authentication is disabled.",
@@ -225,7 +239,12 @@ async fn password_step(
 }
 
 /// Opens an MFA session and, for SMS, sends a 7-digit passcode; answers the OS-MF 401.
-async fn challenge(app: &'static App, user: &UserRec, key: &str) -> Result<Reply, ApiError> {
+async fn challenge(
+    app: &'static App,
+    ctx: &Ctx,
+    user: &UserRec,
+    key: &str,
+) -> Result<Reply, ApiError> {
     let session_id = crypto::new_secret_token();
     let session_hash = crypto::sha256_hex(&session_id);
     let now_s = app.now_ms() / 1000;
@@ -253,7 +272,8 @@ async fn challenge(app: &'static App, user: &UserRec, key: &str) -> Result<Reply
         mfa_epoch: user.mfa_epoch,
     };
     app.store.put_session_after_login(&session, key).await?;
-    tracing::info!(user_id = %user.id, "mfa challenge issued");
+    let factor = user.factor.unwrap_or(FactorType::Sms).as_str();
+    record(app, ctx, "challenge", Some(user), factor);
     let challenge = ApiError::Unauthorized("Additional authentication credentials required");
     Ok(
         Reply::json(StatusCode::UNAUTHORIZED, error_body(&challenge)).with_header(
@@ -263,132 +283,13 @@ async fn challenge(app: &'static App, user: &UserRec, key: &str) -> Result<Reply
     )
 }
 
-async fn passcode_step(
-    app: &'static App,
-    ctx: &Ctx,
-    creds: PasscodeCredentials,
-) -> Result<Reply, ApiError> {
-    let passcode = creds
-        .passcode
-        .required("passcode is required.", "passcode must be a string.")?;
-    let passcode = passcode.trim();
-    let session_id = ctx.header("x-sessionid").ok_or(ApiError::BadRequest(
-        "The X-SessionId header is required with passcode credentials.",
-    ))?;
-    if session_id.len() > 256 {
-        return Err(BAD_SESSION);
+/// The audit event and the `Logins` metric of one login outcome.
+fn record(app: &App, ctx: &Ctx, outcome: &'static str, user: Option<&UserRec>, factor: &str) {
+    let mut e = audit::Event::new("login", outcome).factor(factor);
+    if let Some(u) = user {
+        e = e.by(&u.id, &u.id, u.domain_id.as_deref());
     }
-    let session_hash = crypto::sha256_hex(session_id);
-    let now_s = app.now_ms() / 1000;
-    let session = app
-        .store
-        .get_session(&session_hash)
-        .await?
-        .ok_or(BAD_SESSION)?;
-    if session.expires <= now_s {
-        return Err(BAD_SESSION);
-    }
-    let bundle = app.store.get_bundle(&session.user_id).await?;
-    let user = bundle.user.as_ref().ok_or(BAD_SESSION)?;
-    if !user.mfa_enabled || user.mfa_epoch != session.mfa_epoch {
-        return Err(BAD_SESSION);
-    }
-    if !user.enabled {
-        return Err(ApiError::UserDisabled);
-    }
-    // The attempt is counted before the passcode is looked at, so parallel guesses cannot
-    // outrun the lock (§8.3); a success resets the count.
-    if lockout::is_locked(app, user) || !lockout::reserve_attempt(app, &user.id).await? {
-        return Err(LOCKED);
-    }
-    let Some((claim, method)) = match_passcode(app, &bundle, &session, passcode, now_s).await?
-    else {
-        tracing::info!(user_id = %user.id, reason = "wrong passcode", "mfa login failed");
-        return Err(BAD_PASSCODE);
-    };
-    let guard = LoginGuard {
-        mfa_epoch: session.mfa_epoch,
-        bypass_set: match &claim {
-            LoginClaim::Bypass { .. } => user.bypass_set.as_deref(),
-            _ => None,
-        },
-    };
-    let (token_id, token) = tokens::mint(app, user, &[method, "PASSWORD"], false);
-    match app
-        .store
-        .finish_login(&session_hash, &user.id, guard, claim, &token)
-        .await?
-    {
-        FinishLogin::Done => {}
-        FinishLogin::SessionGone => return Err(BAD_SESSION),
-        FinishLogin::ClaimRefused => {
-            // The code's time step was already used (replay), or the bypass code is gone.
-            tracing::info!(user_id = %user.id, reason = "code already used", "mfa login failed");
-            return Err(BAD_PASSCODE);
-        }
-    }
-    let mut user = user.clone();
-    user.fails = 0;
-    tracing::info!(user_id = %user.id, method, "mfa login succeeded");
-    let access = Access::new(&token_id, &token, &user).with_catalog();
-    Ok(Reply::body(StatusCode::OK, &access.into_response()))
-}
-
-/// The factor `passcode` matches (§3 steps 3–5), with the use-once item that a successful
-/// login consumes and the `authenticatedBy` method; `None` when it matches nothing.
-async fn match_passcode(
-    app: &App,
-    bundle: &UserBundle,
-    session: &SessionRec,
-    passcode: &str,
-    now_s: u64,
-) -> Result<Option<(LoginClaim, &'static str)>, ApiError> {
-    let Some(user) = &bundle.user else {
-        return Ok(None);
-    };
-    // 3. SMS passcode of this session.
-    if user.factor == Some(FactorType::Sms)
-        && passcode.len() == 7
-        && let Some(stored) = session.passcode_hash.as_deref()
-        && secrets::check_code(
-            app,
-            passcode,
-            &secrets::passcode_context(&user.id, &session.hash),
-            stored,
-        )
-        .await?
-    {
-        return Ok(Some((LoginClaim::None, "PASSCODE")));
-    }
-    // 4. TOTP code of any verified device, each step once.
-    if user.factor == Some(FactorType::Otp) && passcode.len() == totp::DIGITS {
-        for d in bundle.devices.iter().filter(|d| d.verified) {
-            let seed = secrets::open_seed(app, d).await?;
-            if let Some(step) = totp::verify(&seed, passcode, now_s)
-                && step > d.last_step
-            {
-                let claim = LoginClaim::TotpStep {
-                    device_id: d.id.clone(),
-                    step,
-                };
-                return Ok(Some((claim, "OTPPASSCODE")));
-            }
-        }
-    }
-    // 5. An unused, unexpired bypass code of the current set.
-    if passcode.len() == 9
-        && let Some(current) = user.bypass_set.as_deref()
-    {
-        let context = secrets::bypass_context(&user.id, current);
-        for c in bundle
-            .bypass
-            .iter()
-            .filter(|c| c.set_id == current && c.expires > now_s)
-        {
-            if secrets::check_code(app, passcode, &context, &c.hash).await? {
-                return Ok(Some((LoginClaim::Bypass { sk: c.sk.clone() }, "BYPASS")));
-            }
-        }
-    }
-    Ok(None)
+    e.emit(ctx);
+    let dims = [("Outcome", outcome), ("Factor", factor)];
+    metrics::count(app.now_ms(), "Logins", &dims);
 }
