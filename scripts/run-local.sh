@@ -223,14 +223,20 @@ log "seeding service-admin '$ADMIN_USERNAME'"
 ADMIN_PASSWORD="$ADMIN_PASSWORD" run_fg aws_env cargo run -q "${CARGO_PROFILE_ARGS[@]}" --bin identity-manage -- bootstrap --username "$ADMIN_USERNAME"
 
 # ---------------------------------------------------------------- 5. the API
-WATCH_ARGS=(--invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$ENV_FILE"
+# The router listens on a port of its own; scripts/front.py answers on API_PORT and passes every
+# request through, except bodies that are not UTF-8, which it hands the function base64-encoded
+# as API Gateway does (the router alone would answer its own 500 for them).
+ROUTER_PORT=${ROUTER_PORT:-$("$PY" "$HELPER" free-ports 1)}
+WATCH_ARGS=(--invoke-address 127.0.0.1 --invoke-port "$ROUTER_PORT" --env-file "$ENV_FILE"
   --concurrency "$LAMBDA_CONCURRENCY" --disable-cors)
 [ "$LOCAL_RELOAD" = 0 ] && WATCH_ARGS+=(--ignore-changes)
 [ "$LOCAL_RELEASE" = 1 ] && WATCH_ARGS+=(--release)
 # Same AWS env as the functions, so nothing from the caller's shell reaches them either.
-start "cargo lambda watch on 127.0.0.1:$API_PORT" - \
+start "cargo lambda watch on 127.0.0.1:$ROUTER_PORT" - \
   env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL cargo lambda watch "${WATCH_ARGS[@]}"
 WATCH_PID=${LEADERS[-1]}
+start "front (API Gateway's body handling) on 127.0.0.1:$API_PORT" "$STACK_DIR/front.log" \
+  "$PY" "$ROOT/scripts/front.py" --listen "$API_PORT" --upstream "$ROUTER_PORT"
 
 API_URL="http://127.0.0.1:$API_PORT"
 run_fg "$PY" "$HELPER" wait-api "$API_URL" "$WATCH_PID" 600 || die "the API did not come up"

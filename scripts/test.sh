@@ -7,7 +7,8 @@
 # setup -> rustfmt -> clippy -> unit tests (incl. the route-table consistency test) ->
 # template checks (cfn-lint, sam validate --lint; offline) -> build the API tests -> start the
 # local stack (scripts/run-local.sh) on free ports with short test timings -> API tests (black
-# box, in-process) -> real client libraries (tests/clients) -> stop the stack. Exits non-zero
+# box, in-process) -> real client libraries (tests/clients) -> Schemathesis (tests/openapi)
+# -> AWS faults (tests/faults) -> stop the stack. Exits non-zero
 # on the first failure; the stack is always stopped.
 #
 # Optional environment: RUST_TEST_THREADS (API tests, default 6), LAMBDA_CONCURRENCY
@@ -162,6 +163,9 @@ section "client libraries (tests/clients: keystoneauth1, rackspaceauth, libcloud
 export ADMIN_USERNAME ADMIN_PASSWORD
 (cd tests/clients && "$ROOT/.venv-clients-modern/bin/python" modern.py)
 (cd tests/clients && "$ROOT/.venv-clients-pyrax/bin/python" pyrax_client.py)
+
+section "OpenAPI conformance (tests/openapi/run.sh: Schemathesis, every operation, two callers)"
+tests/openapi/run.sh
 
 section "AWS faults (tests/faults: emulators suspended in turn, one test at a time)"
 cargo test -p api-tests --test faults -- --test-threads=1

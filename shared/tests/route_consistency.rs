@@ -331,3 +331,53 @@ fn every_operation_has_its_own_package_directory() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn the_openapi_document_describes_exactly_the_routes_of_the_table() -> TestResult {
+    let text = fs::read_to_string(workspace_root().join("openapi.yaml"))?;
+    let doc: Yaml = serde_norway::from_str(&text)?;
+    assert_eq!(
+        doc.get("openapi").and_then(Yaml::as_str),
+        Some("3.1.0"),
+        "OpenAPI 3.1"
+    );
+    let paths = doc
+        .get("paths")
+        .and_then(Yaml::as_mapping)
+        .ok_or("openapi.yaml has no paths")?;
+    let mut documented = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
+    for (path, item) in paths {
+        let path = path.as_str().ok_or("path is not a string")?;
+        for method in ["get", "post", "put", "delete", "patch", "head", "options"] {
+            if let Some(op) = item.get(method) {
+                documented.insert((method.to_uppercase(), path.to_owned()));
+                let id = op
+                    .get("operationId")
+                    .and_then(Yaml::as_str)
+                    .ok_or("operation without operationId")?;
+                assert!(
+                    operation_ids.insert(id.to_owned()),
+                    "duplicate operationId {id}"
+                );
+                assert!(
+                    op.get("responses").is_some(),
+                    "{method} {path} has no responses"
+                );
+            }
+        }
+    }
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(documented, routed, "openapi.yaml vs shared::routes::ROUTES");
+    // Every operation of the contract is there under its own name (or a named alias of it).
+    for op in table_operations() {
+        assert!(
+            operation_ids.contains(&op),
+            "no operationId {op} in openapi.yaml"
+        );
+    }
+    Ok(())
+}

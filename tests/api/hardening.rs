@@ -448,3 +448,53 @@ async fn concurrent_writes_to_one_item_are_retried_not_reported_as_domain_answer
         );
     }
 }
+
+#[tokio::test]
+async fn bodies_that_are_not_utf8_get_a_contract_error_on_every_route() {
+    let api = TestApi::new();
+    let ua = api.new_user_admin().await;
+    let mut checked = 0;
+    for route in shared::routes::ROUTES {
+        let path = route
+            .path
+            .replace("{userId}", &ua.id)
+            .replace("{domainId}", ua.domain())
+            .replace("{roleId}", "2")
+            .replace("{tokenId}", &ua.token)
+            .replace("{phoneId}", &crate::helpers::random_id())
+            .replace("{otpDeviceId}", &crate::helpers::random_id());
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let r = api
+            .raw(
+                method,
+                &path,
+                Some(&ua.token),
+                Some("application/json"),
+                Some(b"\xff\xfe{\"x\": \xc3}".to_vec()),
+                &[],
+            )
+            .await;
+        checked += 1;
+        assert!(
+            r.code() < 500,
+            "{} {}: {} {}",
+            route.method,
+            route.path,
+            r.code(),
+            r.text
+        );
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{} {}",
+            route.method,
+            route.path
+        );
+        assert!(
+            r.json.as_object().is_some_and(|o| o.len() == 1),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(checked, shared::routes::ROUTES.len());
+}
