@@ -99,13 +99,8 @@ async fn api_key_step(
     let Ok(username) = Username::parse(&username) else {
         return Err(BAD_CREDENTIALS);
     };
-    let key = username.key();
-    let (reserved, found) = tokio::join!(
-        throttle::reserve(app, &key),
-        app.store.lookup_username(&key)
-    );
-    reserved?;
-    let Some((user_id, _)) = found? else {
+    let (key, found) = attempt(app, &username).await?;
+    let Some((user_id, _)) = found else {
         record(app, ctx, "failure", None, "APIKEY");
         return Err(BAD_CREDENTIALS);
     };
@@ -163,15 +158,8 @@ async fn password_step(
         crypto::dummy_password_check(&password);
         return Err(BAD_CREDENTIALS);
     };
-    let key = username.key();
-    // Counted before the password is looked at, known username or not (§8.3); the lookup
-    // runs alongside, so the count costs no extra round trip.
-    let (reserved, found) = tokio::join!(
-        throttle::reserve(app, &key),
-        app.store.lookup_username(&key)
-    );
-    reserved?;
-    let Some((user_id, domain_id)) = found? else {
+    let (key, found) = attempt(app, &username).await?;
+    let Some((user_id, domain_id)) = found else {
         crypto::dummy_password_check(&password);
         record(app, ctx, "failure", None, "PASSWORD");
         return Err(BAD_CREDENTIALS);
@@ -281,6 +269,25 @@ async fn challenge(
             format!("OS-MF sessionId='{session_id}', factor='PASSCODE'"),
         ),
     )
+}
+
+/// The username's key and the `(user id, domain id)` it names, after counting this attempt
+/// against the username's guessing throttle — known username or not, before any secret is
+/// looked at (§8.3). The lookup runs alongside the count, so the count costs no round trip.
+///
+/// # Errors
+/// `413` when throttled; `503`.
+async fn attempt(
+    app: &App,
+    username: &Username,
+) -> Result<(String, Option<(String, Option<String>)>), ApiError> {
+    let key = username.key();
+    let (reserved, found) = tokio::join!(
+        throttle::reserve(app, &key),
+        app.store.lookup_username(&key)
+    );
+    reserved?;
+    Ok((key, found?))
 }
 
 /// The audit event and the `Logins` metric of one login outcome.
