@@ -2,7 +2,7 @@
 
   wait URL [SECONDS]            wait until an HTTP server answers at URL (any status)
   create-table ENDPOINT TABLE   create the single table (pk/sk, on demand, TTL on `ttl`); idempotent
-  create-key ENDPOINT           create a KMS key + alias in moto, seal a fresh AES-256 data key
+  create-key ENDPOINT           create a KMS key + alias in moto, wrap a fresh AES-256 data key
                                 under it, and print `KMS_KEY_ID=...` and `SEED_KEYS=1:<base64>`
   free-ports N                  print N distinct free TCP ports on 127.0.0.1
   wait-api URL PID [SECONDS]    wait until `POST URL/v2.0/tokens` with `{}` answers with a JSON 4xx,
@@ -83,7 +83,11 @@ def create_key(endpoint):
         kms.create_alias(AliasName=ALIAS, TargetKeyId=key_id)
     except kms.exceptions.AlreadyExistsException:
         kms.update_alias(AliasName=ALIAS, TargetKeyId=key_id)
-    sealed = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")["CiphertextBlob"]
+    # A hand-managed data key (SEED_KEYS), wrapped under the context the functions unwrap with
+    # (shared::seal::DATA_KEY_CONTEXT); the local stack itself lets the functions create theirs.
+    sealed = kms.generate_data_key_without_plaintext(
+        KeyId=key_id, KeySpec="AES_256", EncryptionContext={"purpose": "rax-identity-data-key"}
+    )["CiphertextBlob"]
     print(f"KMS_KEY_ID={key_id}")
     print(f"SEED_KEYS=1:{base64.b64encode(sealed).decode()}")
 

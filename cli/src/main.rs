@@ -32,6 +32,10 @@ async fn rotate_key() -> anyhow::Result<()> {
         .generate_data_key_without_plaintext()
         .key_id(kms_key)
         .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+        .encryption_context(
+            shared::seal::DATA_KEY_CONTEXT.0,
+            shared::seal::DATA_KEY_CONTEXT.1,
+        )
         .send()
         .await?;
     let blob = out

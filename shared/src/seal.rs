@@ -159,6 +159,10 @@ impl Keyring {
     }
 }
 
+/// The KMS encryption context every data key is wrapped under: KMS refuses to unwrap it without
+/// the same context, and the template's key policy grants `kms:Decrypt` only with it.
+pub const DATA_KEY_CONTEXT: (&str, &str) = ("purpose", "rax-identity-data-key");
+
 /// Lazily unwraps the data keys through KMS, once per process. The keys come from
 /// configuration (`SEED_KEYS`) or, when none is configured, from the table, where the first
 /// function that needs one creates it (`GenerateDataKeyWithoutPlaintext` under `KMS_KEY_ID`,
@@ -240,6 +244,7 @@ impl Sealer {
             .generate_data_key_without_plaintext()
             .key_id(kms_key)
             .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .encryption_context(DATA_KEY_CONTEXT.0, DATA_KEY_CONTEXT.1)
             .send()
             .await
             .context("kms generate-data-key failed")?;
@@ -264,6 +269,7 @@ impl Sealer {
             .kms
             .decrypt()
             .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(ct))
+            .encryption_context(DATA_KEY_CONTEXT.0, DATA_KEY_CONTEXT.1)
             .send()
             .await
             .context("kms decrypt of data key failed")?;

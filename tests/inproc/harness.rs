@@ -117,6 +117,10 @@ impl World {
             .generate_data_key_without_plaintext()
             .key_id(key_id)
             .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .encryption_context(
+                shared::seal::DATA_KEY_CONTEXT.0,
+                shared::seal::DATA_KEY_CONTEXT.1,
+            )
             .send()
             .await
             .expect("kms data key");
