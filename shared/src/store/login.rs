@@ -179,17 +179,6 @@ impl Store {
             .await
     }
 
-    /// Stores a new MFA session (1 `PutItem`).
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn put_session(&self, se: &SessionRec) -> Result<(), StoreError> {
-        self.table
-            .put(item::session_to_item(se), true)
-            .await
-            .map(|_| ())
-    }
-
     /// Reads an MFA session by the SHA-256 of its id (1 `GetItem`).
     ///
     /// # Errors
