@@ -31,26 +31,35 @@ impl SnsSender {
         Self { client, sender_id }
     }
 
-    /// Publishes `message` to `to` (E.164). Errors are SNS faults, throttling, or a number
-    /// that opted out of SMS (→ 503: the code could not be delivered).
+    /// Publishes `message` to `to` (E.164). Errors are SNS faults, throttling, or (with
+    /// `check_opt_out`) a number that opted out of SMS (→ 503: the code could not be delivered).
     ///
     /// SNS accepts a publish to an opted-out number and silently drops it, which would leave
     /// the user waiting for a code that never comes; asking first turns that into an answer.
+    /// The question costs a round trip, so it is asked when a phone is being verified (a
+    /// number that cannot receive SMS never becomes a factor), not on every login.
     ///
     /// # Errors
     /// Any SNS error, or an opted-out number.
     #[tracing::instrument(skip_all, fields(to = %to.masked()))]
-    pub async fn send(&self, to: &PhoneNumber, message: &str) -> anyhow::Result<()> {
-        let opted_out = self
-            .client
-            .check_if_phone_number_is_opted_out()
-            .phone_number(to.e164())
-            .send()
-            .await
-            .map_err(|e| redacted("sns opt-out check failed", &e))?
-            .is_opted_out;
-        if opted_out {
-            anyhow::bail!("phone number opted out of sms");
+    pub async fn send(
+        &self,
+        to: &PhoneNumber,
+        message: &str,
+        check_opt_out: bool,
+    ) -> anyhow::Result<()> {
+        if check_opt_out {
+            let opted_out = self
+                .client
+                .check_if_phone_number_is_opted_out()
+                .phone_number(to.e164())
+                .send()
+                .await
+                .map_err(|e| redacted("sns opt-out check failed", &e))?
+                .is_opted_out;
+            if opted_out {
+                anyhow::bail!("phone number opted out of sms");
+            }
         }
         self.client
             .publish()

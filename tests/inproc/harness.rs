@@ -18,6 +18,8 @@ use shared::totp::{self, Seed};
 use shared::{crypto, services};
 use std::future::Future;
 
+type StoreMaker = Box<dyn FnOnce(&aws_config::SdkConfig, String) -> shared::store::Store>;
+
 /// An answer, as a client would see it.
 #[derive(Debug)]
 pub struct Answer {
@@ -101,8 +103,19 @@ impl World {
         Self::with(|c| c).await
     }
 
+    /// Like [`World::new`], with the store `make` builds (from the AWS settings and the table).
+    pub async fn with_store(
+        make: impl FnOnce(&aws_config::SdkConfig, String) -> shared::store::Store + 'static,
+    ) -> Self {
+        Self::build(|c| c, Some(Box::new(make))).await
+    }
+
     /// Like [`World::new`], with `adjust` applied to the configuration.
     pub async fn with(adjust: impl FnOnce(Config) -> Config) -> Self {
+        Self::build(adjust, None).await
+    }
+
+    async fn build(adjust: impl FnOnce(Config) -> Config, make_store: Option<StoreMaker>) -> Self {
         // The functions' own AWS settings (timeouts included).
         let base = Config::from_env().expect("TABLE_NAME and friends");
         let aws = shared::app::aws_settings(&base).await;
@@ -131,7 +144,11 @@ impl World {
             sms: true,
             seal: true,
         };
-        let app = App::new("in-process", config, &aws, needs, Box::new(clock.clone()));
+        let table = config.table_name.clone();
+        let mut app = App::new("in-process", config, &aws, needs, Box::new(clock.clone()));
+        if let Some(make) = make_store {
+            app.store = make(&aws, table);
+        }
         Self {
             app: Box::leak(Box::new(app)),
             clock,

@@ -10,6 +10,7 @@
     unreachable_pub
 )]
 
+mod budget;
 mod expiry;
 mod harness;
 mod keys;

@@ -7,7 +7,8 @@ use crate::error::ApiError;
 use crate::services::metrics;
 use crate::store::{NumberClaim, SmsClaim, SmsRefusal, UserRec};
 
-/// Sends `message` to `number`, the phone of `user`, counted against the user's limits.
+/// Sends `message` to `number`, the phone of `user`, counted against the user's limits; with
+/// `check_opt_out`, refuses a number that opted out of SMS (phone verification).
 ///
 /// # Errors
 /// `413` with `Retry-After` when a limit refuses it; `503` when DynamoDB or SNS fails.
@@ -16,6 +17,7 @@ pub async fn send_limited(
     user: &UserRec,
     number: &PhoneNumber,
     message: &str,
+    check_opt_out: bool,
 ) -> Result<(), ApiError> {
     let c = &app.config;
     let now = app.now_ms() / 1000;
@@ -52,7 +54,7 @@ pub async fn send_limited(
             return Err(e.into());
         }
     };
-    let Err(e) = app.sms()?.send(number, message).await else {
+    let Err(e) = app.sms()?.send(number, message, check_opt_out).await else {
         metrics::count(app.now_ms(), "SmsSent", &[]);
         return Ok(());
     };

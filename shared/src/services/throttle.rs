@@ -4,22 +4,32 @@
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::store::LoginAttempt;
 
 /// Consecutive failed attempts that are evaluated without delay.
 pub const FREE_ATTEMPTS: u64 = 10;
 /// Longest back-off between attempts once they are exhausted.
 pub const MAX_BACKOFF_SECS: u64 = 900;
 
-/// Reserves one attempt for `username_key` before its secret is checked.
+/// Reserves one attempt for `username_key` before its secret is checked, and finds the user it
+/// names: `Some((user id, domain id))`, or `None` for an unknown username (counted alike).
 ///
 /// # Errors
 /// `413` with the seconds to wait; `503` on DynamoDB faults.
-pub async fn reserve(app: &App, username_key: &str) -> Result<(), ApiError> {
-    app.store
+pub async fn reserve(
+    app: &App,
+    username_key: &str,
+) -> Result<Option<(String, Option<String>)>, ApiError> {
+    let attempt = app
+        .store
         .reserve_password_attempt(username_key, app.now_ms(), FREE_ATTEMPTS, MAX_BACKOFF_SECS)
-        .await?
-        .map_err(|retry_after_secs| {
+        .await?;
+    match attempt {
+        LoginAttempt::Known { user_id, domain_id } => Ok(Some((user_id, domain_id))),
+        LoginAttempt::Unknown => Ok(None),
+        LoginAttempt::Throttled { retry_after_secs } => {
             tracing::info!(reason = "throttled", "login refused");
-            ApiError::OverLimit { retry_after_secs }
-        })
+            Err(ApiError::OverLimit { retry_after_secs })
+        }
+    }
 }

@@ -59,10 +59,10 @@ pub(crate) fn token_pk(hash: &str) -> String {
     format!("TOKEN#{hash}")
 }
 pub(crate) const TOKEN_SK: &str = "TOKEN";
-pub(crate) fn session_pk(hash: &str) -> String {
-    format!("SESSION#{hash}")
+pub(crate) const SESSION_PREFIX: &str = "SESSION#";
+pub(crate) fn session_sk(hash: &str) -> String {
+    format!("{SESSION_PREFIX}{hash}")
 }
-pub(crate) const SESSION_SK: &str = "SESSION";
 pub(crate) const KEYRING_PK: &str = "KEYRING";
 pub(crate) fn key_sk(version: u32) -> String {
     format!("KEY#{version:06}")
@@ -273,7 +273,7 @@ pub(crate) fn bypass_from_item(i: &Item) -> Option<BypassRec> {
 }
 
 pub(crate) fn session_to_item(se: &SessionRec) -> Item {
-    let mut i = key(session_pk(&se.hash), SESSION_SK);
+    let mut i = key(user_pk(&se.user_id), &session_sk(&se.hash));
     i.insert("user_id".into(), s(&se.user_id));
     i.insert("expires".into(), n(se.expires));
     i.insert("ttl".into(), n(se.expires + 1));
@@ -284,9 +284,9 @@ pub(crate) fn session_to_item(se: &SessionRec) -> Item {
     i
 }
 
-pub(crate) fn session_from_item(hash: &str, i: &Item) -> Option<SessionRec> {
+pub(crate) fn session_from_item(i: &Item) -> Option<SessionRec> {
     Some(SessionRec {
-        hash: hash.to_string(),
+        hash: get_s(i, "sk")?.strip_prefix(SESSION_PREFIX)?.to_string(),
         user_id: get_s(i, "user_id")?,
         expires: get_n(i, "expires"),
         passcode_hash: get_s(i, "passcode_hash"),

@@ -3,7 +3,7 @@
 use super::client::{Updated, Write};
 use super::expr::Expr;
 use super::item::{self, b, get_n, n};
-use super::{SessionRec, Store, StoreError, TokenRec};
+use super::{Store, StoreError, TokenRec};
 
 /// What a passcode step's commit requires of the user item, as read when the attempt began.
 #[derive(Debug, Clone, Copy)]
@@ -47,108 +47,6 @@ pub enum FinishLogin {
 }
 
 impl Store {
-    /// Stores a token minted by a successful password (or API-key) step and clears that
-    /// username's failed attempts (1 `TransactWriteItems`).
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn put_token_after_login(
-        &self,
-        t: &TokenRec,
-        username_key: &str,
-    ) -> Result<(), StoreError> {
-        let writes = vec![
-            Write::Put {
-                item: item::token_to_item(t),
-                if_absent: true,
-            },
-            Write::delete_any(item::login_pk(username_key), item::LOGIN_SK.into()),
-        ];
-        self.table.transact(writes).await.map(|_| ())
-    }
-
-    /// Stores an MFA session opened by a right password and clears that username's failed
-    /// attempts (1 `TransactWriteItems`).
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn put_session_after_login(
-        &self,
-        se: &SessionRec,
-        username_key: &str,
-    ) -> Result<(), StoreError> {
-        let writes = vec![
-            Write::Put {
-                item: item::session_to_item(se),
-                if_absent: true,
-            },
-            Write::delete_any(item::login_pk(username_key), item::LOGIN_SK.into()),
-        ];
-        self.table.transact(writes).await.map(|_| ())
-    }
-
-    /// Clears a username's failed password attempts (1 `DeleteItem`).
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn clear_password_attempts(&self, username_key: &str) -> Result<(), StoreError> {
-        self.table
-            .delete_existing(item::login_pk(username_key), item::LOGIN_SK)
-            .await
-            .map(|_| ())
-    }
-
-    /// Reserves one password (or API-key) attempt for a username, known or not, before the
-    /// secret is checked (1 `UpdateItem`; a second one past the free attempts). The attempt
-    /// counts as a failure until a success clears the count.
-    ///
-    /// Invariant (§8.3): however many attempts arrive at once, `free` are evaluated; after that,
-    /// one per back-off, which starts at 1 s after the last attempt and doubles with each
-    /// further one, up to `max_backoff_s`. `Ok(Err(seconds))` when refused, with the time until
-    /// an attempt can be made.
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn reserve_password_attempt(
-        &self,
-        username_key: &str,
-        now_ms: u64,
-        free: u64,
-        max_backoff_s: u64,
-    ) -> Result<Result<(), u64>, StoreError> {
-        let pk = item::login_pk(username_key);
-        let ttl = now_ms / 1000 + 86_400;
-        let mut e = Expr::new();
-        e.cond_below("fails", free)
-            .add("fails", 1)
-            .set("last", n(now_ms))
-            .set("ttl", n(ttl));
-        let old = match self.table.update(pk.clone(), item::LOGIN_SK, e).await? {
-            Updated::Done(_) => return Ok(Ok(())),
-            Updated::Refused(None) => return Ok(Ok(())),
-            Updated::Refused(Some(old)) => old,
-        };
-        let (fails, last) = (get_n(&old, "fails"), get_n(&old, "last"));
-        let doublings = u32::try_from(fails.saturating_sub(free))
-            .unwrap_or(u32::MAX)
-            .min(20);
-        let backoff_ms = (1u64 << doublings).min(max_backoff_s) * 1000;
-        if now_ms < last + backoff_ms {
-            return Ok(Err((last + backoff_ms - now_ms).div_ceil(1000)));
-        }
-        let mut e = Expr::new();
-        e.cond_eq("fails", n(fails))
-            .cond_eq("last", n(last))
-            .add("fails", 1)
-            .set("last", n(now_ms))
-            .set("ttl", n(ttl));
-        Ok(match self.table.update(pk, item::LOGIN_SK, e).await? {
-            Updated::Done(_) => Ok(()),
-            // Another attempt took this slot.
-            Updated::Refused(_) => Err(1),
-        })
-    }
-
     /// Stores a new token (1 `PutItem`).
     ///
     /// # Errors
@@ -179,18 +77,6 @@ impl Store {
             .await
     }
 
-    /// Reads an MFA session by the SHA-256 of its id (1 `GetItem`).
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn get_session(&self, hash: &str) -> Result<Option<SessionRec>, StoreError> {
-        let it = self
-            .table
-            .get(item::session_pk(hash), item::SESSION_SK)
-            .await?;
-        Ok(it.as_ref().and_then(|i| item::session_from_item(hash, i)))
-    }
-
     /// The commit of a successful passcode step (1 `TransactWriteItems`): consume the
     /// session, consume the factor's use-once item, reset the failure counter and store the
     /// token, all or nothing.
@@ -212,8 +98,8 @@ impl Store {
     ) -> Result<FinishLogin, StoreError> {
         let bypass = matches!(claim, LoginClaim::Bypass { .. });
         let mut writes = vec![Write::delete_existing(
-            item::session_pk(session_hash),
-            item::SESSION_SK.into(),
+            item::user_pk(user_id),
+            item::session_sk(session_hash),
         )];
         let mut user = Expr::new();
         user.cond_exists()

@@ -4,8 +4,8 @@
 //! invariant it guarantees under any concurrency and the requests it makes.
 //!
 //! - [`records`]: the plain structs read and written.
-//! - `users`, `credentials`, `phone`, `devices`, `login`, `mfa`, `domains`, `limits`: the
-//!   methods, by aggregate.
+//! - `users`, `credentials`, `phone`, `devices`, `login`, `guessing`, `mfa`, `domains`,
+//!   `limits`, `keys`: the methods, by aggregate.
 //! - `client` (generic requests, error classification, retries), `expr` (expression builder)
 //!   and `item` (record <-> item mapping) are private.
 //!
@@ -18,6 +18,7 @@ mod credentials;
 mod devices;
 mod domains;
 mod expr;
+mod guessing;
 mod item;
 mod keys;
 mod limits;
@@ -28,6 +29,7 @@ pub mod records;
 mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
+pub use guessing::LoginAttempt;
 pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
 pub use login::{FinishLogin, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};

@@ -221,7 +221,7 @@ pub struct BypassRec {
     pub expires: u64,
 }
 
-/// An open MFA login session (stored under the SHA-256 of its id).
+/// An open MFA login session, in its user's partition, stored under the SHA-256 of its id.
 #[derive(Clone)]
 pub struct SessionRec {
     /// SHA-256 of the session id.
@@ -245,6 +245,8 @@ pub struct UserBundle {
     pub devices: Vec<DeviceRec>,
     /// Bypass codes (all sets; filter by the user's current set).
     pub bypass: Vec<BypassRec>,
+    /// Open MFA login sessions (filter by expiry and epoch).
+    pub sessions: Vec<SessionRec>,
 }
 
 impl BypassRec {

@@ -54,21 +54,6 @@ impl Store {
         Ok(it.as_ref().and_then(item::user_from_item))
     }
 
-    /// Resolves a lower-cased username to `(user id, domain id)` (1 `GetItem`).
-    ///
-    /// # Errors
-    /// DynamoDB faults.
-    pub async fn lookup_username(
-        &self,
-        username_key: &str,
-    ) -> Result<Option<(String, Option<String>)>, StoreError> {
-        let it = self
-            .table
-            .get(item::name_pk(username_key), item::NAME_SK)
-            .await?;
-        Ok(it.and_then(|i| Some((get_s(&i, "user_id")?, get_s(&i, "domain_id")))))
-    }
-
     /// Reads several users and a domain in one strongly consistent `BatchGetItem` (none when
     /// there is nothing well-formed to read). Malformed ids are simply absent from the answer.
     ///
@@ -105,7 +90,8 @@ impl Store {
         Ok((users, domain))
     }
 
-    /// Reads a user's whole partition (user, OTP devices, bypass codes) with one `Query`.
+    /// Reads a user's whole partition (user, OTP devices, bypass codes, MFA sessions) with one
+    /// `Query`.
     ///
     /// # Errors
     /// DynamoDB faults.
@@ -122,6 +108,8 @@ impl Store {
                 bundle.devices.extend(item::device_from_item(&it));
             } else if sk.starts_with(item::BYPASS_PREFIX) {
                 bundle.bypass.extend(item::bypass_from_item(&it));
+            } else if sk.starts_with(item::SESSION_PREFIX) {
+                bundle.sessions.extend(item::session_from_item(&it));
             }
         }
         Ok(bundle)

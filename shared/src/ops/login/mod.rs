@@ -21,6 +21,8 @@ mod passcode;
 
 const BAD_CREDENTIALS: ApiError =
     ApiError::Unauthorized("Unable to authenticate user with credentials provided.");
+/// Length of a user id, the start of every MFA session id.
+const USER_ID_LEN: usize = 32;
 const BAD_SESSION: ApiError = ApiError::Unauthorized("Invalid or expired session");
 const BAD_PASSCODE: ApiError = ApiError::Unauthorized("Invalid passcode");
 const LOCKED: ApiError = ApiError::Forbidden("User is locked out of multi-factor authentication.");
@@ -233,7 +235,9 @@ async fn challenge(
     user: &UserRec,
     key: &str,
 ) -> Result<Reply, ApiError> {
-    let session_id = crypto::new_secret_token();
+    // The user id, then 256 random bits: the passcode step finds the session in the user's
+    // partition, with one Query for everything it needs.
+    let session_id = format!("{}{}", user.id, crypto::new_secret_token());
     let session_hash = crypto::sha256_hex(&session_id);
     let now_s = app.now_ms() / 1000;
     let mut passcode_hash = None;
@@ -248,7 +252,7 @@ async fn challenge(
             "Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes."
         );
         // Sent before the session is stored: a failed send leaves no passcode behind.
-        sms::send_limited(app, user, &number, &message).await?;
+        sms::send_limited(app, user, &number, &message, false).await?;
         let context = secrets::passcode_context(&user.id, &session_hash);
         passcode_hash = Some(secrets::hash_code(app, &passcode, &context).await?);
     }
@@ -273,7 +277,7 @@ async fn challenge(
 
 /// The username's key and the `(user id, domain id)` it names, after counting this attempt
 /// against the username's guessing throttle — known username or not, before any secret is
-/// looked at (§8.3). The lookup runs alongside the count, so the count costs no round trip.
+/// looked at (§8.3). The same request that counts finds the user.
 ///
 /// # Errors
 /// `413` when throttled; `503`.
@@ -282,12 +286,8 @@ async fn attempt(
     username: &Username,
 ) -> Result<(String, Option<(String, Option<String>)>), ApiError> {
     let key = username.key();
-    let (reserved, found) = tokio::join!(
-        throttle::reserve(app, &key),
-        app.store.lookup_username(&key)
-    );
-    reserved?;
-    Ok((key, found?))
+    let found = throttle::reserve(app, &key).await?;
+    Ok((key, found))
 }
 
 /// The audit event and the `Logins` metric of one login outcome.

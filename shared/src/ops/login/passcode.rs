@@ -1,7 +1,7 @@
 //! The passcode step of `POST /v2.0/tokens` (§3): session, attempt reservation, the factor's
 //! check, and the one-transaction commit.
 
-use super::{BAD_PASSCODE, BAD_SESSION, LOCKED, record};
+use super::{BAD_PASSCODE, BAD_SESSION, LOCKED, USER_ID_LEN, record};
 use crate::app::App;
 use crate::crypto;
 use crate::domain::FactorType;
@@ -31,15 +31,18 @@ pub(super) async fn step(
     }
     let session_hash = crypto::sha256_hex(session_id);
     let now_s = app.now_ms() / 1000;
-    let session = app
-        .store
-        .get_session(&session_hash)
-        .await?
+    // The session lives in its user's partition (the id starts with the user id): one Query
+    // reads it with the user, the devices and the bypass codes.
+    let user_id = session_id.get(..USER_ID_LEN).ok_or(BAD_SESSION)?;
+    let bundle = app.store.get_bundle(user_id).await?;
+    let session = bundle
+        .sessions
+        .iter()
+        .find(|s| crypto::ct_eq(&s.hash, &session_hash))
         .ok_or(BAD_SESSION)?;
     if session.expires <= now_s {
         return Err(BAD_SESSION);
     }
-    let bundle = app.store.get_bundle(&session.user_id).await?;
     let user = bundle.user.as_ref().ok_or(BAD_SESSION)?;
     if !user.mfa_enabled || user.mfa_epoch != session.mfa_epoch {
         return Err(BAD_SESSION);
@@ -58,7 +61,7 @@ pub(super) async fn step(
         record(app, ctx, "refused", Some(user), "PASSCODE");
         return Err(LOCKED);
     };
-    let Some((claim, method)) = match_passcode(app, &bundle, &session, passcode, now_s).await?
+    let Some((claim, method)) = match_passcode(app, &bundle, session, passcode, now_s).await?
     else {
         record(app, ctx, "failure", Some(user), "PASSCODE");
         lockout::note_failure(app, ctx, user, attempts);

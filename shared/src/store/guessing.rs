@@ -1,0 +1,189 @@
+//! Password and API-key guessing (contract §8.3): per username, consecutive attempts since the
+//! last success are counted before the secret is checked. A known username counts on its
+//! `NAME#` item (the same request that finds the user); an unknown one on a `LOGIN#` item of
+//! its own that expires a day after its last attempt, so both cost the same round trips.
+
+use super::client::{Updated, Write};
+use super::expr::Expr;
+use super::item::{self, Item, get_n, get_s, n};
+use super::{SessionRec, Store, StoreError, TokenRec};
+
+/// Outcome of reserving a password or API-key attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Counted, for the user this username names.
+    Known {
+        /// User id.
+        user_id: String,
+        /// The user's domain.
+        domain_id: Option<String>,
+    },
+    /// Counted; no user has this username.
+    Unknown,
+    /// Refused: wait this many seconds.
+    Throttled {
+        /// Seconds until an attempt can be made.
+        retry_after_secs: u64,
+    },
+}
+
+/// Where a username's attempts are counted, and how.
+struct Counter {
+    pk: String,
+    sk: &'static str,
+    /// A known username's `NAME#` item (which must keep naming a user, and never expires).
+    known: bool,
+}
+
+impl Counter {
+    /// The counting update, under `cond` (placeholders of `e`).
+    fn update(&self, e: &mut Expr, now_ms: u64) {
+        e.add("fails", 1).set("last", n(now_ms));
+        if self.known {
+            let uid = e.name("user_id");
+            e.cond(format!("attribute_exists({uid})"));
+        } else {
+            e.set("ttl", n(now_ms / 1000 + 86_400));
+        }
+    }
+}
+
+fn known(i: &Item) -> Option<LoginAttempt> {
+    Some(LoginAttempt::Known {
+        user_id: get_s(i, "user_id")?,
+        domain_id: get_s(i, "domain_id"),
+    })
+}
+
+impl Store {
+    /// Reserves one password (or API-key) attempt for `username_key` before the secret is
+    /// checked, and finds the user it names: 1 `UpdateItem` for a known username within its
+    /// free attempts, 2 otherwise (an unknown username, or a back-off check).
+    ///
+    /// Invariant (§8.3): however many attempts arrive at once, `free` are evaluated; after that,
+    /// one per back-off, which starts at 1 s after the last attempt and doubles with each
+    /// further one, up to `max_backoff_s`. Known and unknown usernames behave alike.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn reserve_password_attempt(
+        &self,
+        username_key: &str,
+        now_ms: u64,
+        free: u64,
+        max_backoff_s: u64,
+    ) -> Result<LoginAttempt, StoreError> {
+        let name = Counter {
+            pk: item::name_pk(username_key),
+            sk: item::NAME_SK,
+            known: true,
+        };
+        let mut e = Expr::new();
+        e.cond_below("fails", free);
+        name.update(&mut e, now_ms);
+        let (counter, old) = match self.table.update(name.pk.clone(), name.sk, e).await? {
+            Updated::Done(new) => return Ok(known(&new).unwrap_or(LoginAttempt::Unknown)),
+            Updated::Refused(Some(old)) if get_s(&old, "user_id").is_some() => (name, old),
+            Updated::Refused(_) => {
+                // No user has this name: count on a LOGIN# item of its own.
+                let login = Counter {
+                    pk: item::login_pk(username_key),
+                    sk: item::LOGIN_SK,
+                    known: false,
+                };
+                let mut e = Expr::new();
+                e.cond_below("fails", free);
+                login.update(&mut e, now_ms);
+                match self.table.update(login.pk.clone(), login.sk, e).await? {
+                    Updated::Done(_) | Updated::Refused(None) => {
+                        return Ok(LoginAttempt::Unknown);
+                    }
+                    Updated::Refused(Some(old)) => (login, old),
+                }
+            }
+        };
+        // Past the free attempts: one per back-off, taken by compare-and-set.
+        let (fails, last) = (get_n(&old, "fails"), get_n(&old, "last"));
+        let doublings = u32::try_from(fails.saturating_sub(free))
+            .unwrap_or(u32::MAX)
+            .min(20);
+        let backoff_ms = (1u64 << doublings).min(max_backoff_s) * 1000;
+        if now_ms < last + backoff_ms {
+            return Ok(LoginAttempt::Throttled {
+                retry_after_secs: (last + backoff_ms - now_ms).div_ceil(1000),
+            });
+        }
+        let mut e = Expr::new();
+        e.cond_eq("fails", n(fails)).cond_eq("last", n(last));
+        counter.update(&mut e, now_ms);
+        Ok(
+            match self.table.update(counter.pk.clone(), counter.sk, e).await? {
+                Updated::Done(new) if counter.known => known(&new).unwrap_or(LoginAttempt::Unknown),
+                Updated::Done(_) => LoginAttempt::Unknown,
+                // Another attempt took this slot.
+                Updated::Refused(_) => LoginAttempt::Throttled {
+                    retry_after_secs: 1,
+                },
+            },
+        )
+    }
+
+    /// Clears a known username's attempts (1 `UpdateItem`): its password was right.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn clear_password_attempts(&self, username_key: &str) -> Result<(), StoreError> {
+        let (pk, sk, e) = clear(username_key);
+        self.table.update(pk, &sk, e).await.map(|_| ())
+    }
+
+    /// Stores a token minted by a successful password or API-key step and clears the
+    /// username's attempts (1 `TransactWriteItems`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn put_token_after_login(
+        &self,
+        t: &TokenRec,
+        username_key: &str,
+    ) -> Result<(), StoreError> {
+        let put = Write::Put {
+            item: item::token_to_item(t),
+            if_absent: true,
+        };
+        self.put_clearing(put, username_key).await
+    }
+
+    /// Stores an MFA session (in its user's partition, so the passcode step reads it with the
+    /// user's devices and codes) opened by a right password, and clears the username's
+    /// attempts (1 `TransactWriteItems`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn put_session_after_login(
+        &self,
+        se: &SessionRec,
+        username_key: &str,
+    ) -> Result<(), StoreError> {
+        let put = Write::Put {
+            item: item::session_to_item(se),
+            if_absent: true,
+        };
+        self.put_clearing(put, username_key).await
+    }
+
+    async fn put_clearing(&self, put: Write, username_key: &str) -> Result<(), StoreError> {
+        let (pk, sk, expr) = clear(username_key);
+        let writes = vec![put, Write::Update { pk, sk, expr }];
+        self.table.transact(writes).await.map(|_| ())
+    }
+}
+
+/// The update that clears a known username's attempts (only while the name is a user's).
+fn clear(username_key: &str) -> (String, String, Expr) {
+    let mut e = Expr::new();
+    let uid = e.name("user_id");
+    e.cond(format!("attribute_exists({uid})"))
+        .set("fails", n(0));
+    (item::name_pk(username_key), item::NAME_SK.to_string(), e)
+}
