@@ -502,3 +502,28 @@ async fn bodies_that_are_not_utf8_get_a_contract_error_on_every_route() {
     }
     assert_eq!(checked, shared::routes::ROUTES.len());
 }
+
+#[tokio::test]
+async fn methods_no_route_knows_get_the_contracts_405_not_the_routers_own_answer() {
+    let api = TestApi::new();
+    let admin = api.service_admin_token().await;
+    for (method, path) in [
+        ("TRACE", "/v2.0/tokens".to_string()),
+        (
+            "TRACE",
+            format!("/v2.0/users/{}", crate::helpers::random_id()),
+        ),
+    ] {
+        let r = api
+            .raw(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &path,
+                Some(&admin),
+                None,
+                None,
+                &[],
+            )
+            .await;
+        r.expect_error(405, "badMethod");
+    }
+}
