@@ -1,29 +1,36 @@
 //! get-domain (§2.17) and update-domain-enforcement (§2.14).
 
 use crate::app::App;
-use crate::auth::{Scope, authorize, require};
+use crate::auth::{Caller, Scope, authorize, require};
 use crate::domain::{EnforcementLevel, Role};
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
 use crate::policy;
 use crate::services::audit;
+use crate::store::DomainRec;
 use crate::wire::requests::DomainEnforcementRequest;
 use crate::wire::responses::{DomainResponse, DomainView};
 use lambda_http::http::StatusCode;
 
 const NO_DOMAIN: ApiError = ApiError::NotFound("Domain not found.");
 
-/// `GET /v2.0/RAX-AUTH/domains/{domainId}`.
-///
-/// # Errors
-/// 401, 403, 404, 503.
-pub async fn get_domain(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, _) = authorize(app, &ctx, None, Scope::FullOnly).await?;
+/// The caller (no SETUP-MFA token) and the path's domain, in the contract's check order.
+async fn caller_and_domain(app: &App, ctx: &Ctx) -> Result<(Caller, DomainRec), ApiError> {
+    let (caller, _) = authorize(app, ctx, None, Scope::FullOnly).await?;
     let domain = app
         .store
         .get_domain(ctx.param("domainId"))
         .await?
         .ok_or(NO_DOMAIN)?;
+    Ok((caller, domain))
+}
+
+/// `GET /v2.0/RAX-AUTH/domains/{domainId}`.
+///
+/// # Errors
+/// 401, 403, 404, 503.
+pub async fn get_domain(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
+    let (caller, domain) = caller_and_domain(app, &ctx).await?;
     let own = caller.user.domain_id.as_deref() == Some(domain.id.as_str())
         && (caller.user.roles.contains(&Role::UserAdmin)
             || caller.user.roles.contains(&Role::UserManage));
@@ -37,12 +44,7 @@ pub async fn get_domain(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> 
 /// # Errors
 /// 400, 401, 403, 404, 415, 503.
 pub async fn update_domain_enforcement(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
-    let (caller, _) = authorize(app, &ctx, None, Scope::FullOnly).await?;
-    let domain = app
-        .store
-        .get_domain(ctx.param("domainId"))
-        .await?
-        .ok_or(NO_DOMAIN)?;
+    let (caller, domain) = caller_and_domain(app, &ctx).await?;
     let c = caller.user.subject();
     let own_admin = caller.user.roles.contains(&Role::UserAdmin)
         && caller.user.domain_id.as_deref() == Some(domain.id.as_str());

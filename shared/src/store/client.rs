@@ -84,6 +84,19 @@ where
     }
 }
 
+/// `Ok(false)` when the request's condition failed (an answer), the classified error otherwise.
+fn condition_failed<E, R>(e: SdkError<E, R>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if e.code() == Some("ConditionalCheckFailedException") {
+        Ok(false)
+    } else {
+        Err(classify(e))
+    }
+}
+
 fn build_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Rejected(anyhow::Error::new(e).context("dynamodb request build failed"))
 }
@@ -152,16 +165,7 @@ impl Table {
         if if_absent {
             req = req.condition_expression("attribute_not_exists(pk)");
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        req.send().await.map(|_| true).or_else(condition_failed)
     }
 
     /// `UpdateItem` under the expression's condition, returning the item after (or, refused,
@@ -208,16 +212,7 @@ impl Table {
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        res.map(|_| true).or_else(condition_failed)
     }
 
     /// `TransactWriteItems`: `Ok(Ok(()))` = committed; `Ok(Err(flags))` = a condition failed,
