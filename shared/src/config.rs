@@ -20,6 +20,10 @@ pub struct Config {
     pub kms_key_id: Option<String>,
     /// Timeouts of every DynamoDB, SNS and KMS call, well inside the function's own.
     pub aws_timeouts: AwsTimeouts,
+    /// Trust the platform's root certificates for AWS endpoints (`AWS_TRUST_NATIVE_ROOTS`,
+    /// false): by default only the Amazon Trust Services roots that sign every AWS endpoint
+    /// are trusted, which also spares each cold start reading the system's CA store.
+    pub aws_native_roots: bool,
     /// SMS sender id (`SMS_SENDER_ID`).
     pub sms_sender_id: String,
     /// Minimum seconds between two SMS to one number (`SMS_MIN_INTERVAL_SECONDS`, 30).
@@ -128,6 +132,7 @@ impl Config {
                 attempt_ms: positive("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
                 operation_ms: positive("AWS_OPERATION_TIMEOUT_MS", 4_000)?,
             },
+            aws_native_roots: parse("AWS_TRUST_NATIVE_ROOTS", false)?,
             sms_sender_id: var("SMS_SENDER_ID").unwrap_or_else(|| "Rackspace".into()),
             sms_min_interval_secs: parse("SMS_MIN_INTERVAL_SECONDS", 30)?,
             sms_hourly_limit: positive("SMS_HOURLY_LIMIT", 5)?,

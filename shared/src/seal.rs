@@ -1,7 +1,9 @@
 //! Application-level sealing of secrets at rest (TOTP seeds, phone numbers) with AES-256-GCM.
 //!
-//! The data keys come from configuration wrapped by KMS (`SEED_KEYS`), and are unwrapped at
-//! most once per cold start, lazily, only by functions that touch sealed values. Every
+//! The data keys come from configuration wrapped by KMS (`SEED_KEYS`) or from the table, and
+//! are unwrapped at most once per process, only by functions that touch sealed values: the
+//! load starts at cold start, in the background, and the first request that needs it waits
+//! for it. Every
 //! ciphertext names its key version (`v1:<base64 nonce||ct>`) so keys can be rotated: the
 //! newest key seals, any configured key opens. The item's identity is bound in as associated
 //! data, so a sealed value cannot be moved to another item.
@@ -172,6 +174,8 @@ pub struct Sealer {
     wrapped: Vec<(u32, String)>,
     stored: Option<(Store, String)>,
     ring: OnceCell<Keyring>,
+    /// A load started at cold start ([`Sealer::prefetch`]) that no request has taken over yet.
+    pending: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<Keyring>>>>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -199,6 +203,23 @@ impl Sealer {
             wrapped,
             stored,
             ring: OnceCell::new(),
+            pending: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Starts loading the keyring in the background, at cold start, so that its two round
+    /// trips (the wrapped key from the table, KMS `Decrypt`) overlap the first request's own
+    /// reads instead of following them. Needs a Tokio runtime. The first [`Sealer::keyring`]
+    /// call takes the load over: it waits for it (no longer than doing it itself would take)
+    /// and, if it failed, answers with its error; the failure is not kept, the next call loads
+    /// afresh.
+    pub fn prefetch(&'static self) {
+        if self.ring.get().is_some() {
+            return;
+        }
+        let task = tokio::spawn(self.load());
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some(task);
         }
     }
 
@@ -208,26 +229,40 @@ impl Sealer {
     /// # Errors
     /// KMS or DynamoDB failures (the caller answers 503) or a malformed configuration.
     pub async fn keyring(&self) -> anyhow::Result<&Keyring> {
-        self.ring
-            .get_or_try_init(|| async {
-                let wrapped = if self.wrapped.is_empty() {
-                    self.stored_keys().await?
-                } else {
-                    self.wrapped.clone()
-                };
-                let mut keys = Vec::with_capacity(wrapped.len());
-                for (version, blob) in &wrapped {
-                    keys.push((
-                        *version,
-                        Zeroizing::new(self.unwrap_key(*version, blob).await?),
-                    ));
-                }
-                if keys.is_empty() {
-                    return Err(anyhow!("no data key: set SEED_KEYS or KMS_KEY_ID"));
-                }
-                Ok(Keyring { keys })
-            })
-            .await
+        if let Some(ring) = self.ring.get() {
+            return Ok(ring);
+        }
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        if let Some(task) = pending {
+            let ring = task.await.context("keyring load at cold start")??;
+            // Set unless a concurrent caller already did; either way one keyring is kept.
+            let _ = self.ring.set(ring);
+            return self
+                .ring
+                .get()
+                .ok_or_else(|| anyhow!("keyring vanished after it was set"));
+        }
+        self.ring.get_or_try_init(|| self.load()).await
+    }
+
+    /// Unwraps every data key (from configuration, or the table's, creating the first).
+    async fn load(&self) -> anyhow::Result<Keyring> {
+        let wrapped = if self.wrapped.is_empty() {
+            self.stored_keys().await?
+        } else {
+            self.wrapped.clone()
+        };
+        let mut keys = Vec::with_capacity(wrapped.len());
+        for (version, blob) in &wrapped {
+            keys.push((
+                *version,
+                Zeroizing::new(self.unwrap_key(*version, blob).await?),
+            ));
+        }
+        if keys.is_empty() {
+            return Err(anyhow!("no data key: set SEED_KEYS or KMS_KEY_ID"));
+        }
+        Ok(Keyring { keys })
     }
 
     /// The table's keys, creating version 1 if there is none yet.

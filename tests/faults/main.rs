@@ -162,3 +162,21 @@ async fn a_function_whose_first_kms_call_hangs_answers_503_then_recovers() {
         "the next request after KMS returns succeeds"
     );
 }
+
+#[tokio::test]
+async fn a_keyring_load_started_at_cold_start_while_kms_hangs_is_not_kept() {
+    let w = harness::World::new().await;
+    let sealer = w.app.sealer.as_ref().expect("the world seals");
+    {
+        let _down = Suspended::new("moto");
+        sealer.prefetch();
+        let t = Instant::now();
+        let err = w.app.keyring().await.expect_err("KMS is down");
+        assert!(t.elapsed() < BOUND, "took {:?}", t.elapsed());
+        assert_eq!(err.status().as_u16(), 503);
+    }
+    assert!(
+        w.app.keyring().await.is_ok(),
+        "the failed load is not kept: the next request after KMS returns succeeds"
+    );
+}

@@ -72,3 +72,19 @@ async fn sixteen_racing_first_requests_create_one_data_key() {
         assert_eq!(r.open(&sealed, "aad").unwrap().as_slice(), b"seed");
     }
 }
+
+#[tokio::test]
+async fn a_keyring_load_started_at_cold_start_is_taken_over_by_the_first_request() {
+    let w = crate::harness::World::new().await;
+    let sealer = w.app.sealer.as_ref().expect("the world seals");
+    sealer.prefetch();
+    let ring = w.app.keyring().await.expect("the prefetched keyring");
+    let sealed = ring.seal(b"seed bytes", "u/d").unwrap();
+    // The same keyring from then on, without another load.
+    let again = w.app.keyring().await.unwrap();
+    assert!(std::ptr::eq(ring, again));
+    assert_eq!(
+        again.open(&sealed, "u/d").unwrap().as_slice(),
+        b"seed bytes"
+    );
+}
