@@ -3,7 +3,28 @@
 # TOTP login against a local privacyIDEA server and, optionally, a local
 # OpenStack Keystone (password -> auth receipt -> TOTP).
 #
-#   scripts/bench_privacyidea.sh [privacyidea|keystone|all]   (default privacyidea)
+#   scripts/bench_privacyidea.sh [privacyidea|keystone|all]        (default privacyidea)
+#   scripts/bench_privacyidea.sh load [privacyidea|keystone|all]   (default all)
+#
+# The first form is the sequential latency benchmark (one client, N logins).
+# The second ("load mode") runs each server with gunicorn's recommended
+# 2 x cores + 1 workers, provisions a pool of users per scenario so that no
+# TOTP code is ever reused (a user is used again only >= 31 s after its last
+# use), and measures two scenarios at each client count in CLIENTS with
+# scripts/loadgen.py (closed loop; gunicorn's sync workers close every
+# connection, so there is no keep-alive):
+#   verify  the single request that checks a TOTP code and grants the login,
+#           with no password hashing in it (privacyIDEA: /validate/check with
+#           user + OTP for a token without PIN in a realm without an otppin
+#           policy; Keystone: POST /v3/auth/tokens, method totp only, for a
+#           user without MFA rules and without a password)
+#   login   the full two-step login of the sequential mode
+# It prints one row per (scenario, clients) and writes
+# $LOAD_OUT/load-<peer>.json. The pools are provisioned before the server
+# starts, in-process through the server's own library (as pi-manage /
+# keystone-manage do), with SQLite fsync off in those processes only: over
+# HTTP this machine managed only ~4-7 users/s. Server CPU counts the gunicorn
+# master and its workers.
 #
 # Installs a pinned privacyIDEA from PyPI into a venv OUTSIDE the repo
 # (default /tmp/pi-bench/venv), configures it with SQLite, a passwd-style
@@ -28,10 +49,26 @@
 #   KS_WORKERS     [$PI_WORKERS]    gunicorn workers for Keystone
 #   KS_BCRYPT_ROUNDS [unset]        Keystone [identity] password_hash_rounds
 #                                   (unset = Keystone default, bcrypt cost 12)
+# Load mode only:
+#   LOAD_WORKERS   [2*cores+1]      gunicorn workers of both servers
+#   CLIENTS        ["1 16"]         concurrent clients, one run each
+#   LOAD_SECONDS   [15]             measured seconds per run
+#   LOAD_WARMUP    [3]              warm-up seconds before each run (excluded)
+#   VERIFY_POOL    [pi 2000, ks 4500] users/tokens for the verify scenario
+#   LOGIN_POOL     [pi 800, ks 300]   users/tokens for the login scenario
+#                  (each >= 30 x the scenario's peak ops/s seen on 2 cores, and
+#                  more than a 1-client plus a 16-client run consume; a run that
+#                  runs out of unused users stops early, flagged POOL EXHAUSTED)
+#   PI_SHARD       [200]            privacyIDEA users per passwd file/realm
+#   PROVISION_PROCS [cores]         processes provisioning the pools (in-process,
+#                                   server library, before the server starts)
+#   LOAD_OUT       [<repo>/target/bench]  where load-<peer>.json is written
 set -euo pipefail
 
-TARGET=${1:-${BENCH_TARGET:-privacyidea}}
-case "$TARGET" in privacyidea|keystone|all) ;; *) echo "usage: $0 [privacyidea|keystone|all]" >&2; exit 2 ;; esac
+MODE=seq
+if [ "${1:-}" = load ]; then MODE=load; shift; fi
+if [ "$MODE" = load ]; then TARGET=${1:-all}; else TARGET=${1:-${BENCH_TARGET:-privacyidea}}; fi
+case "$TARGET" in privacyidea|keystone|all) ;; *) echo "usage: $0 [load] [privacyidea|keystone|all]" >&2; exit 2 ;; esac
 
 BENCH_DIR=${BENCH_DIR:-/tmp/pi-bench}
 PI_VERSION=${PI_VERSION:-3.14}
@@ -47,6 +84,23 @@ KS_VERSION=${KS_VERSION:-30.0.0}
 KS_WORKERS=${KS_WORKERS:-$PI_WORKERS}
 KS_BCRYPT_ROUNDS=${KS_BCRYPT_ROUNDS:-}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CORES=$(nproc)
+LOAD_WORKERS=${LOAD_WORKERS:-$((2 * CORES + 1))}
+CLIENTS=${CLIENTS:-1 16}
+LOAD_SECONDS=${LOAD_SECONDS:-15}
+LOAD_WARMUP=${LOAD_WARMUP:-3}
+PROVISION_PROCS=${PROVISION_PROCS:-$CORES}
+LOAD_OUT=${LOAD_OUT:-$(cd "$HERE/.." && pwd)/target/bench}
+PI_SHARD=${PI_SHARD:-200}
+PI_VERIFY_POOL=${VERIFY_POOL:-2000}
+PI_LOGIN_POOL=${LOGIN_POOL:-800}
+KS_VERIFY_POOL=${VERIFY_POOL:-4500}
+KS_LOGIN_POOL=${LOGIN_POOL:-300}
+if [ "$LOAD_WORKERS" = $((2 * CORES + 1)) ]; then
+  WORKERS_NOTE="$LOAD_WORKERS sync workers = 2x$CORES cores+1"
+else
+  WORKERS_NOTE="$LOAD_WORKERS sync workers (LOAD_WORKERS)"
+fi
 
 case "$BENCH_DIR" in
   "$(cd "$HERE/.." && pwd)"*) echo "BENCH_DIR must be outside the repo" >&2; exit 2 ;;
@@ -69,8 +123,30 @@ stop_server() {
   fi
   SERVER_PID=
 }
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
+# Load mode runs the client in the background and waits for it, so that a
+# signal reaches the trap at once (bash defers traps until a foreground
+# child exits) and the trap can stop the client as well.
+CLIENT_PID=
+stop_client() {
+  if [ -n "$CLIENT_PID" ] && kill -0 "$CLIENT_PID" 2>/dev/null; then
+    kill -TERM "$CLIENT_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$CLIENT_PID" 2>/dev/null || true
+    wait "$CLIENT_PID" 2>/dev/null || true
+  fi
+  CLIENT_PID=
+}
+run_client() {
+  local rc=0
+  "$@" &
+  CLIENT_PID=$!
+  wait "$CLIENT_PID" || rc=$?
+  CLIENT_PID=
+  return "$rc"
+}
+cleanup() { stop_client; stop_server; }
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 
 # wait_http PORT PATH LOGFILE: bounded wait (90 s wall clock) until the server answers.
 wait_http() {
@@ -139,10 +215,13 @@ EOF
   pim setup create_tables
   pim admin add admin -p "$ADMIN_PW"
 
-  # passwd-style flat file: user:sha512_crypt:uid:gid:gecos:home:shell.
-  # 5000 rounds = glibc crypt(3) default, i.e. what a real /etc/shadow holds.
-  log "privacyIDEA: $PI_USERS users in a passwd flat-file resolver"
-  "$VENV/bin/python" - "$DATA/passwd" "$PI_USERS" "$USER_PW_PREFIX" <<'EOF'
+  if [ "$MODE" = load ]; then
+    pi_users_load
+  else
+    # passwd-style flat file: user:sha512_crypt:uid:gid:gecos:home:shell.
+    # 5000 rounds = glibc crypt(3) default, i.e. what a real /etc/shadow holds.
+    log "privacyIDEA: $PI_USERS users in a passwd flat-file resolver"
+    "$VENV/bin/python" - "$DATA/passwd" "$PI_USERS" "$USER_PW_PREFIX" <<'EOF'
 import sys
 from passlib.hash import sha512_crypt
 path, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -152,22 +231,36 @@ with open(path, "w") as f:
         h = sha512_crypt.using(rounds=5000).hash(prefix + u)
         f.write(f"{u}:{h}:{10000 + i}:{10000 + i}:Bench User {i}:/home/{u}:/bin/sh\n")
 EOF
-  echo "{'fileName': '$DATA/passwd'}" > "$DATA/resolver.conf"
-  pim config resolver create benchusers passwdresolver "$DATA/resolver.conf"
-  pim config realm create bench benchusers
-  pim config realm set_default bench
-  # Two-step login: /validate/check with the userstore password (otppin=userstore)
-  # triggers a TOTP challenge (challenge_response=totp); the second call sends
-  # transaction_id + OTP. passthru is left off (not set).
-  pim config policy create bench_auth authentication "otppin=userstore, challenge_response=totp"
+    echo "{'fileName': '$DATA/passwd'}" > "$DATA/resolver.conf"
+    pim config resolver create benchusers passwdresolver "$DATA/resolver.conf"
+    pim config realm create bench benchusers
+    pim config realm set_default bench
+    # Two-step login: /validate/check with the userstore password (otppin=userstore)
+    # triggers a TOTP challenge (challenge_response=totp); the second call sends
+    # transaction_id + OTP. passthru is left off (not set).
+    pim config policy create bench_auth authentication "otppin=userstore, challenge_response=totp"
+  fi
   log "privacyIDEA: config/DB setup took $((SECONDS - t0)) s"
 
-  local PORT LABEL
+  local PORT LABEL WORKERS=$PI_WORKERS
+  if [ "$MODE" = load ]; then
+    [ "$PI_SERVER" = gunicorn ] || { echo "load mode needs PI_SERVER=gunicorn" >&2; exit 2; }
+    WORKERS=$LOAD_WORKERS
+    log "privacyIDEA: provisioning TOTP tokens for the pools ($PROVISION_PROCS processes)"
+    run_client "$VENV/bin/python" "$HERE/bench_privacyidea.py" privacyidea --provision \
+        --config "$PRIVACYIDEA_CONFIGFILE" --procs "$PROVISION_PROCS" \
+        --verify-pool "$PI_VERIFY_POOL" --login-pool "$PI_LOGIN_POOL" \
+        --realm bench --verify-realm verify --shard "$PI_SHARD" --seed-prefix "$SEED_PREFIX" \
+        --state-out "$DATA/pools.json" 2>>"$DATA/provision.log" \
+      || { tail -20 "$DATA/provision.log" >&2; exit 1; }
+    grep -E "^(provisioned|WARNING)" "$DATA/provision.log" | sed 's/^/[bench_privacyidea] privacyIDEA: /' >&2 || true
+  fi
   PORT=$(free_port)
   case "$PI_SERVER" in
     gunicorn)
-      LABEL="gunicorn $GUNICORN_VERSION, $PI_WORKERS sync workers"
-      "$VENV/bin/gunicorn" -w "$PI_WORKERS" -b "127.0.0.1:$PORT" --keep-alive 30 --log-level warning \
+      if [ "$MODE" = load ]; then LABEL="gunicorn $GUNICORN_VERSION, $WORKERS_NOTE"
+      else LABEL="gunicorn $GUNICORN_VERSION, $PI_WORKERS sync workers"; fi
+      "$VENV/bin/gunicorn" -w "$WORKERS" -b "127.0.0.1:$PORT" --keep-alive 30 --log-level warning \
           "privacyidea.app:create_app(config_name='production', config_file='$PRIVACYIDEA_CONFIGFILE', silent=True)" \
           >"$DATA/server.log" 2>&1 &
       SERVER_PID=$! ;;
@@ -181,13 +274,72 @@ EOF
   wait_http "$PORT" /healthz/ "$DATA/server.log"
 
   log "load before measuring: $(uptime)"
-  "$VENV/bin/python" "$HERE/bench_privacyidea.py" privacyidea \
-      --port "$PORT" --admin admin --admin-password "$ADMIN_PW" \
-      --users "$PI_USERS" --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
-      --realm bench -n "$N" --warmup "$WARMUP" \
-      --label "privacyIDEA $PI_VERSION ($LABEL, sqlite)"
+  if [ "$MODE" = load ]; then
+    mkdir -p "$LOAD_OUT"
+    run_client "$VENV/bin/python" "$HERE/bench_privacyidea.py" privacyidea --load \
+        --port "$PORT" --admin admin --admin-password "$ADMIN_PW" --server-pid "$SERVER_PID" \
+        --pools "$DATA/pools.json" --db-dir "$DATA" \
+        --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
+        --realm bench --verify-realm verify --shard "$PI_SHARD" \
+        --clients "$CLIENTS" --seconds "$LOAD_SECONDS" --warmup-seconds "$LOAD_WARMUP" \
+        --workers "$WORKERS" \
+        --server-log "$DATA/privacyidea.log" --server-log "$DATA/server.log" \
+        --out "$LOAD_OUT/load-privacyidea.json" \
+        --label "privacyIDEA $PI_VERSION ($LABEL, sqlite)" \
+        --short-label "privacyIDEA $PI_VERSION ${WORKERS}w sqlite"
+  else
+    "$VENV/bin/python" "$HERE/bench_privacyidea.py" privacyidea \
+        --port "$PORT" --admin admin --admin-password "$ADMIN_PW" \
+        --users "$PI_USERS" --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
+        --realm bench -n "$N" --warmup "$WARMUP" \
+        --label "privacyIDEA $PI_VERSION ($LABEL, sqlite)"
+  fi
   log "load after measuring: $(uptime)"
   stop_server
+}
+
+# Load mode users: passwd flat files, one resolver + realm per shard of at most
+# PI_SHARD users. privacyIDEA's passwd resolver re-reads its whole file on every
+# request (request-local cache): 1500 users cost ~6 ms a request, 200 ~1 ms, so
+# shards keep that cost small and independent of the pool size.
+#   realms bench00, bench01, ... (bench00 default): login pool lgnNNNNN with
+#       sha512_crypt passwords (5000 rounds) and the sequential mode's policy
+#       otppin=userstore + challenge_response=totp, scoped to these realms.
+#   realms verify00, verify01, ...: verify pool vfyNNNNN, no password ("*") and
+#       no authentication policy, i.e. otppin=tokenpin, with tokens enrolled
+#       without a PIN: /validate/check with pass=<OTP> alone grants the login.
+# Runs inside bench_privacyidea (uses its VENV, DATA, USER_PW_PREFIX, pim).
+pi_users_load() {
+  log "privacyIDEA: login pool $PI_LOGIN_POOL + verify pool $PI_VERIFY_POOL users in passwd flat files, realms of <= $PI_SHARD users"
+  "$VENV/bin/python" - "$DATA" "$PI_LOGIN_POOL" "$PI_VERIFY_POOL" "$USER_PW_PREFIX" "$PI_SHARD" <<'EOF'
+import json, sys
+from passlib.hash import sha512_crypt
+data, n_login, n_verify, prefix, shard = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+conf = {"resolver": {}, "realm": {}, "policy": []}
+bench_realms = []
+for base, n, uid0 in (("lgn", n_login, 100000), ("vfy", n_verify, 200000)):
+    realm_base = "bench" if base == "lgn" else "verify"
+    for s in range((n + shard - 1) // shard):
+        realm, resolver, path = f"{realm_base}{s:02d}", f"{base}users{s:02d}", f"{data}/passwd-{base}{s:02d}"
+        with open(path, "w") as f:
+            for i in range(s * shard, min(n, (s + 1) * shard)):
+                u = f"{base}{i:05d}"
+                pw = sha512_crypt.using(rounds=5000).hash(prefix + u) if base == "lgn" else "*"
+                f.write(f"{u}:{pw}:{uid0 + i}:{uid0 + i}:Bench User {i}:/home/{u}:/bin/sh\n")
+        conf["resolver"][resolver] = {"resolvername": resolver, "type": "passwdresolver",
+                                      "data": {"fileName": path}}
+        conf["realm"][realm] = {"default": realm == "bench00",
+                                "resolver": [{"name": resolver, "type": "passwdresolver"}]}
+        if base == "lgn":
+            bench_realms.append(realm)
+conf["policy"].append({"name": "bench_auth", "scope": "authentication", "active": True,
+                       "realm": bench_realms,
+                       "action": {"otppin": "userstore", "challenge_response": "totp"}})
+with open(f"{data}/load-config.json", "w") as f:
+    json.dump(conf, f, indent=1)
+print(f"[bench_privacyidea] privacyIDEA: {len(conf['realm'])} realms/resolvers to import", file=sys.stderr)
+EOF
+  pim config import -i "$DATA/load-config.json"   # resolvers, realms, policy in one call
 }
 
 # ================================================================ Keystone
@@ -232,7 +384,21 @@ EOF
      --bootstrap-public-url "http://127.0.0.1:$PORT/v3"
   log "Keystone: setup took $((SECONDS - t0)) s"
 
-  LABEL="gunicorn $GUNICORN_VERSION, $KS_WORKERS sync workers"
+  local WORKERS=$KS_WORKERS
+  if [ "$MODE" = load ]; then
+    WORKERS=$LOAD_WORKERS
+    LABEL="gunicorn $GUNICORN_VERSION, $WORKERS_NOTE"
+    log "Keystone: provisioning users + TOTP credentials for the pools ($PROVISION_PROCS processes)"
+    run_client "$VENV/bin/python" "$HERE/bench_privacyidea.py" keystone --provision \
+        --config "$OS_KEYSTONE_CONFIG_FILES" --procs "$PROVISION_PROCS" \
+        --verify-pool "$KS_VERIFY_POOL" --login-pool "$KS_LOGIN_POOL" \
+        --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
+        --state-out "$DATA/pools.json" 2>>"$DATA/provision.log" \
+      || { tail -20 "$DATA/provision.log" >&2; exit 1; }
+    grep -E "^(provisioned|WARNING)" "$DATA/provision.log" | sed 's/^/[bench_privacyidea] Keystone: /' >&2 || true
+  else
+    LABEL="gunicorn $GUNICORN_VERSION, $KS_WORKERS sync workers"
+  fi
   # oslo.config parses sys.argv at import time and chokes on gunicorn's own
   # arguments, so load keystone.wsgi.api through a shim that hides them.
   cat > "$DATA/ks_wsgi_shim.py" <<'EOF'
@@ -243,18 +409,32 @@ try:
 finally:
     sys.argv = _argv
 EOF
-  "$VENV/bin/gunicorn" -w "$KS_WORKERS" -b "127.0.0.1:$PORT" --keep-alive 30 --log-level warning \
+  "$VENV/bin/gunicorn" -w "$WORKERS" -b "127.0.0.1:$PORT" --keep-alive 30 --log-level warning \
       --pythonpath "$DATA" ks_wsgi_shim:application >"$DATA/server.log" 2>&1 &
   SERVER_PID=$!
   log "Keystone server ($LABEL) pid $SERVER_PID on 127.0.0.1:$PORT"
   wait_http "$PORT" /v3 "$DATA/server.log"
 
   log "load before measuring: $(uptime)"
-  "$VENV/bin/python" "$HERE/bench_privacyidea.py" keystone \
-      --port "$PORT" --admin admin --admin-password "$ADMIN_PW" \
-      --users "$PI_USERS" --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
-      -n "$N" --warmup "$WARMUP" \
-      --label "Keystone $KS_VERSION ($LABEL, sqlite, bcrypt cost ${KS_BCRYPT_ROUNDS:-12})"
+  if [ "$MODE" = load ]; then
+    mkdir -p "$LOAD_OUT"
+    run_client "$VENV/bin/python" "$HERE/bench_privacyidea.py" keystone --load \
+        --port "$PORT" --admin admin --admin-password "$ADMIN_PW" --server-pid "$SERVER_PID" \
+        --pools "$DATA/pools.json" --db-dir "$DATA" \
+        --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
+        --clients "$CLIENTS" --seconds "$LOAD_SECONDS" --warmup-seconds "$LOAD_WARMUP" \
+        --workers "$WORKERS" \
+        --server-log "$DATA/keystone.log" --server-log "$DATA/server.log" \
+        --out "$LOAD_OUT/load-keystone.json" \
+        --label "Keystone $KS_VERSION ($LABEL, sqlite, bcrypt cost ${KS_BCRYPT_ROUNDS:-12})" \
+        --short-label "Keystone $KS_VERSION ${WORKERS}w sqlite"
+  else
+    "$VENV/bin/python" "$HERE/bench_privacyidea.py" keystone \
+        --port "$PORT" --admin admin --admin-password "$ADMIN_PW" \
+        --users "$PI_USERS" --user-password-prefix "$USER_PW_PREFIX" --seed-prefix "$SEED_PREFIX" \
+        -n "$N" --warmup "$WARMUP" \
+        --label "Keystone $KS_VERSION ($LABEL, sqlite, bcrypt cost ${KS_BCRYPT_ROUNDS:-12})"
+  fi
   log "load after measuring: $(uptime)"
   stop_server
 }
@@ -264,3 +444,4 @@ case "$TARGET" in
   keystone) bench_keystone ;;
   all) bench_privacyidea; bench_keystone ;;
 esac
+if [ "$MODE" = load ]; then log "load mode ($TARGET) took $SECONDS s in all; results in $LOAD_OUT"; fi
