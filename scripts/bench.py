@@ -290,7 +290,7 @@ def report(_args):
     if cold_:
         rows = cold_["rows"]
         m = cold_["machine"]
-        out += ["## Size and cold start per function", "",
+        out += ["### Size and cold start per function", "",
                 f"Release build (x86_64, `codegen-units=1`, thin LTO, `panic=abort`, stripped). Cold start = process start "
                 f"to the first response at a local Lambda Runtime API, request on the 400/401 path (no AWS call), median "
                 f"of {rows[0]['runs'] if rows else 0} runs. Machine: {m['cpus']} cores, load {' '.join(m['load'])}, {m['date']}.", "",
@@ -303,7 +303,7 @@ def report(_args):
                         f"{max(r['cold_median_ms'] for r in rows):.2f} ms (target ≤ 15 ms).", ""]
     if warm_:
         m = warm_["machine"]
-        out += ["## Warm latency on the local stack", "",
+        out += ["### Warm latency on the local stack", "",
                 f"Sequential requests with keep-alive through `cargo lambda watch` ({warm_.get('mode', 'debug')} binaries) to "
                 f"DynamoDB Local and moto on the same {m['cpus']}-core machine (load {' '.join(m['load'])}, {m['date']}). "
                 "The password step is dominated by Argon2id (19 MiB, 2 passes) by design.", "",

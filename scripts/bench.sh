@@ -14,8 +14,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 scripts/setup.sh
-PY="$ROOT/.venv/bin/python"
-HELPER="$ROOT/scripts/local_aws.py"
 
 echo "==== release build (cargo build --release --bins) ===="
 cargo build --release --bins
@@ -28,28 +26,9 @@ if [ "$SOAK" = 0 ]; then
 fi
 
 echo "==== warm latency on the local stack ===="
-STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-bench.XXXXXX")
-RUN_PID=""
-cleanup() {
-  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-    kill -TERM "$RUN_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- -"$RUN_PID" 2>/dev/null || true
-  fi
-  rm -rf -- "$STACK_DIR"
-}
-trap cleanup EXIT
-read -r API_PORT DYNAMODB_PORT MOTO_PORT < <("$PY" "$HELPER" free-ports 3)
-ADMIN_PASSWORD=$("$PY" "$HELPER" password)
-export API_PORT DYNAMODB_PORT MOTO_PORT ADMIN_PASSWORD ADMIN_USERNAME=admin TABLE_NAME=identity-bench
-export LOCAL_RELOAD=0 LOCAL_STACK_DIR="$STACK_DIR/stack" RUST_LOG=warn LOCAL_RELEASE=1
-setsid scripts/run-local.sh </dev/null >"$STACK_DIR/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 3000); do
-  grep -q '^API ready at ' "$STACK_DIR/run.log" 2>/dev/null && break
-  kill -0 "$RUN_PID" 2>/dev/null || { tail -n 40 "$STACK_DIR/run.log" >&2; echo "stack failed" >&2; exit 1; }
-  sleep 0.5
-done
+# shellcheck source=scripts/bench_stack.sh
+. scripts/bench_stack.sh
+bench_stack_start bench
 if [ "$SOAK" = 1 ]; then
   echo "==== memory soak ===="
   python3 scripts/soak.py --api "http://127.0.0.1:$API_PORT" --user admin --password "$ADMIN_PASSWORD" \

@@ -23,41 +23,12 @@ case "$MODE" in
 esac
 
 scripts/setup.sh
-PY="$ROOT/.venv/bin/python"
-HELPER="$ROOT/scripts/local_aws.py"
-
-STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-coldwork.XXXXXX")
-RUN_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-    echo "==== stopping the stack ====" >&2
-    # run-local.sh stops everything it started on SIGTERM (functions first, then the rest).
-    kill -TERM "$RUN_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- -"$RUN_PID" 2>/dev/null || true
-  fi
-  rm -rf -- "$STACK_DIR"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 echo "==== local stack (release binaries; run-local.sh builds them if needed) ===="
-read -r API_PORT DYNAMODB_PORT MOTO_PORT < <("$PY" "$HELPER" free-ports 3)
-ADMIN_PASSWORD=$("$PY" "$HELPER" password)
-export API_PORT DYNAMODB_PORT MOTO_PORT ADMIN_PASSWORD ADMIN_USERNAME=admin TABLE_NAME=identity-coldwork
-export LOCAL_RELOAD=0 LOCAL_STACK_DIR="$STACK_DIR/stack" RUST_LOG=warn LOCAL_RELEASE=1
-setsid scripts/run-local.sh </dev/null >"$STACK_DIR/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 3000); do
-  grep -q '^API ready at ' "$STACK_DIR/run.log" 2>/dev/null && break
-  kill -0 "$RUN_PID" 2>/dev/null || { tail -n 40 "$STACK_DIR/run.log" >&2; echo "stack failed" >&2; exit 1; }
-  sleep 0.5
-done
-grep -q '^API ready at ' "$STACK_DIR/run.log" || { tail -n 40 "$STACK_DIR/run.log" >&2; echo "stack not ready" >&2; exit 1; }
+# shellcheck source=scripts/bench_stack.sh
+. scripts/bench_stack.sh
+bench_stack_start coldwork
+LOCAL_STACK_DIR="$STACK_DIR/stack"
 grep -E '^(API ready|DynamoDB Local:)' "$STACK_DIR/run.log"
 
 echo "==== cold start with the real work, warm CPU per request ===="

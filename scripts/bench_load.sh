@@ -19,46 +19,24 @@ case "$WHAT" in all | identity | peers) ;; *) echo "usage: $0 [all|identity|peer
 export CLIENTS=${CLIENTS:-"1 16"} LOAD_SECONDS=${LOAD_SECONDS:-15}
 LOGIN_USERS=${LOGIN_USERS:-3000}
 VERIFY_USERS=${VERIFY_USERS:-12000}
-OUT="$ROOT/target/bench"
+OUT=${BENCH_OUT:-"$ROOT/target/bench"}
 mkdir -p "$OUT"
 export LOAD_OUT="$OUT"
 
 identity() {
   scripts/setup.sh
-  local PY="$ROOT/.venv/bin/python" HELPER="$ROOT/scripts/local_aws.py"
+  local PY="$ROOT/.venv/bin/python"
   echo "==== release build (functions, operator CLI, bench_pool) ===="
   cargo build --release --bins
   cargo build --release -p cli --example bench_pool
   local MAX=0 c
   for c in $CLIENTS; do [ "$c" -gt "$MAX" ] && MAX=$c; done
 
-  STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-load.XXXXXX")
-  RUN_PID=""
-  cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-      kill -TERM "$RUN_PID" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL -- -"$RUN_PID" 2>/dev/null || true
-    fi
-    rm -rf -- "$STACK_DIR"
-  }
-  trap cleanup EXIT
-  read -r API_PORT ROUTER_PORT DYNAMODB_PORT MOTO_PORT < <("$PY" "$HELPER" free-ports 4)
-  ADMIN_PASSWORD=$("$PY" "$HELPER" password)
   # As many instances of each function as there are clients (Lambda scales out per request);
   # logs at WARN like a production deployment would keep them.
-  (
-    export API_PORT ROUTER_PORT DYNAMODB_PORT MOTO_PORT ADMIN_PASSWORD ADMIN_USERNAME=admin \
-      TABLE_NAME=identity-load LOCAL_RELOAD=0 LOCAL_RELEASE=1 LAMBDA_CONCURRENCY="$MAX" \
-      LOCAL_STACK_DIR="$STACK_DIR/stack" RUST_LOG=warn AWS_LAMBDA_LOG_LEVEL=warn
-    exec setsid scripts/run-local.sh </dev/null >"$STACK_DIR/run.log" 2>&1
-  ) &
-  RUN_PID=$!
-  for _ in $(seq 1 3000); do
-    grep -q '^API ready at ' "$STACK_DIR/run.log" 2>/dev/null && break
-    kill -0 "$RUN_PID" 2>/dev/null || { tail -n 40 "$STACK_DIR/run.log" >&2; echo "stack failed" >&2; exit 1; }
-    sleep 0.5
-  done
+  # shellcheck source=scripts/bench_stack.sh
+  . scripts/bench_stack.sh
+  bench_stack_start load LAMBDA_CONCURRENCY="$MAX" AWS_LAMBDA_LOG_LEVEL=warn
 
   echo "==== user pools (bench_pool: straight into the table, the service's own store and sealing) ===="
   local PW
@@ -81,8 +59,7 @@ identity() {
     --sessions "$STACK_DIR/verify.tsv" --password "$PW" --clients "$CLIENTS" --seconds "$LOAD_SECONDS" \
     --root "$ROOT" --stack-dir "$STACK_DIR/stack" \
     --label "this service (release, cargo lambda watch, DynamoDB Local, moto)" --out "$OUT/load-identity.json"
-  cleanup
-  trap - EXIT
+  bench_stack_stop
 }
 
 case "$WHAT" in

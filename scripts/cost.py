@@ -111,8 +111,39 @@ def cognito(mau, tier):
     return total
 
 
+# Memory per function (template.yaml) and DynamoDB/SNS requests of its usual success path
+# (docs/data-model.md), for the GB-seconds per request at that size.
+SIZES = {"authenticate: password -> OTP challenge": (1769, 3), "authenticate: passcode (TOTP)": (1769, 3),
+         "create-user": (1769, 3), "add-otp-device": (512, 3), "send-phone-code": (512, 6), "add-phone": (512, 3),
+         "fallback": (128, 0)}
+DEFAULT_SIZE = 256
+REQUESTS = {"get-user": 2, "validate-token": 2, "list-phones": 2, "get-phone": 2, "list-credentials": 2,
+            "get-api-key": 2, "list-otp-devices": 3, "get-otp-device": 3, "get-domain": 3, "revoke-token": 3,
+            "add-role-to-user": 3, "delete-phone": 3, "reset-api-key": 3, "delete-api-key": 3,
+            "generate-bypass-codes": 3, "update-mfa-settings": 3, "verify-phone": 4, "delete-otp-device": 4,
+            "update-domain-enforcement": 4, "delete-mfa": 4, "verify-otp-device": 5}
+
+
+def sizing(path):
+    """Per function: the size, modelled CPU time and billed GB-s per warm request at that size."""
+    rows = json.load(open(path))["rows"]
+    print("| function (row) | MemorySize | CPU at 1,769 MB | CPU at its size | modelled duration | GB-s per request |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if r["row"].startswith("authenticate") and r["row"] not in SIZES:
+            continue
+        size, n = SIZES.get(r["row"], (DEFAULT_SIZE, REQUESTS.get(r["function"], 2)))
+        cpu = r["warm_cpu_ms_per_req"]
+        at = cpu * 1769 / min(size, 1769)
+        wall = at + n * AWS_MS["update"]
+        print(f"| {r['row']} | {size} MB | {cpu:.1f} ms | {at:.1f} ms | {wall:.0f} ms | {size / 1024 * wall / 1000:.4f} |")
+    print()
+
+
 def main():
     cpu = cpu_from(sys.argv[1] if len(sys.argv) > 1 else None)
+    if len(sys.argv) > 1 and os.path.exists(sys.argv[1]):
+        sizing(sys.argv[1])
     n = 1_000_000
     cols = ["lambda", "http_api", "dynamodb", "kms", "logs", "sns"]
     print("| 1,000,000 logins | Lambda (GB-s + requests) | HTTP API | DynamoDB | KMS | CloudWatch Logs | SNS SMS | **total** |")

@@ -86,17 +86,23 @@ class Stack:
 
 
 class Pool:
-    """Round robin over the users, continued across runs."""
+    """Work items in order, continued across runs: round robin over reusable users, or once
+    through single-use items (open sessions)."""
 
-    def __init__(self, rows):
-        self.rows, self.pos = rows, 0
+    def __init__(self, rows, single_use=False):
+        self.rows, self.pos, self.single_use = rows, 0, single_use
 
     def take(self):
+        if self.single_use:
+            return self.rows[self.pos:]
         n = len(self.rows)
         return [self.rows[(self.pos + i) % n] for i in range(n)]
 
     def advance(self, used):
-        self.pos = (self.pos + used) % len(self.rows)
+        if self.single_use:
+            self.pos = min(len(self.rows), self.pos + used)
+        else:
+            self.pos = (self.pos + used) % len(self.rows)
 
 
 def main():
@@ -118,7 +124,7 @@ def main():
     stack = Stack(a.root, a.stack_dir)
     login_pool = Pool(read_tsv(a.users))
     sessions = read_tsv(a.sessions)
-    verify_pool = Pool(sessions)
+    verify_pool = Pool(sessions, single_use=True)
 
     def connect():
         return loadgen.Conn(u.hostname, u.port)
@@ -149,14 +155,15 @@ def main():
     for clients in [int(c) for c in a.clients.split()]:
         for scenario, fn, pool in (("verify", verify, verify_pool), ("login", login, login_pool)):
             items = pool.take()
-            if scenario == "verify":  # a session is single use: never hand one out twice
-                items = items[: len(sessions) - verify_pool.pos] if verify_pool.pos else items
             r = loadgen.run(connect, fn, items, clients, a.seconds, pid_source=stack.functions,
                             other_cpu={"emulators": stack.emulators, "router": stack.router})
             pool.advance(r["ops"] + r["errors"] + clients)
             r["scenario"] = scenario
             r["instances"] = stack.instances()
             rows.append(r)
+            if not pool.single_use and len(pool.rows) < 31 * r["ops_per_s"]:
+                print(f"WARNING: {len(pool.rows)} {scenario} users hold less than 31 s of operations at "
+                      f"{r['ops_per_s']:.0f}/s, so a longer run would reuse TOTP codes: raise LOGIN_USERS", flush=True)
             print(loadgen.line(a.label, scenario, r) +
                   f"  emulators CPU {r['cpu_s_emulators']:5.1f} s  router CPU {r['cpu_s_router']:5.1f} s", flush=True)
             time.sleep(1)
