@@ -22,7 +22,7 @@ pub async fn aws_settings(config: &Config) -> aws_config::SdkConfig {
         .build();
     let mut loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
-    if !config.aws_native_roots {
+    if !config.aws_native_roots && !proxy_configured() {
         // The SDK's default HTTPS client (rustls with aws-lc, as `default-https-client` builds
         // it) trusting only the Amazon Trust Services roots: no read and parse of the
         // platform's whole CA store at every cold start (about 2.7 ms of CPU measured here,
@@ -35,7 +35,8 @@ pub async fn aws_settings(config: &Config) -> aws_config::SdkConfig {
             .with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes());
         let builder = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-        // Building the context cannot fail with bundled PEM; if it did, the default one works.
+        // `TlsContextBuilder::build` cannot fail in aws-smithy-http-client 1.5 (the PEM is
+        // parsed when the first connection is made; the bundle is checked by a unit test).
         loader = loader.http_client(
             match TlsContext::builder().with_trust_store(trust).build() {
                 Ok(ctx) => builder.tls_context(ctx).build_https(),
@@ -44,6 +45,21 @@ pub async fn aws_settings(config: &Config) -> aws_config::SdkConfig {
         );
     }
     loader.load().await
+}
+
+/// An HTTP(S) proxy is configured in the environment: the SDK's own default client honours it
+/// (with the platform's roots, which a TLS-inspecting proxy needs anyway); ours would not.
+fn proxy_configured() -> bool {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
 /// The Amazon Trust Services roots (Amazon Root CA 1–4 and the Starfield Services G2 root

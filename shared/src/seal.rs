@@ -210,16 +210,25 @@ impl Sealer {
     /// Starts loading the keyring in the background, at cold start, so that its two round
     /// trips (the wrapped key from the table, KMS `Decrypt`) overlap the first request's own
     /// reads instead of following them. Needs a Tokio runtime. The first [`Sealer::keyring`]
-    /// call takes the load over: it waits for it (no longer than doing it itself would take)
-    /// and, if it failed, answers with its error; the failure is not kept, the next call loads
-    /// afresh.
+    /// call takes the load over: it keeps its keyring if it got one, waiting for it if it is
+    /// still running; a failed load (KMS down, or a call cut short while Lambda froze the
+    /// environment between requests) is logged and dropped, and that call loads afresh.
     pub fn prefetch(&'static self) {
         if self.ring.get().is_some() {
             return;
         }
-        let task = tokio::spawn(self.load());
-        if let Ok(mut pending) = self.pending.lock() {
-            *pending = Some(task);
+        let task = tokio::spawn(async move {
+            let loaded = self.load().await;
+            if let Err(e) = &loaded {
+                // The error chain names the failing call, never key material.
+                tracing::warn!(error = %format!("{e:#}"), "data key load at cold start failed");
+            }
+            loaded
+        });
+        if let Ok(mut pending) = self.pending.lock()
+            && let Some(earlier) = pending.replace(task)
+        {
+            earlier.abort();
         }
     }
 
@@ -229,20 +238,18 @@ impl Sealer {
     /// # Errors
     /// KMS or DynamoDB failures (the caller answers 503) or a malformed configuration.
     pub async fn keyring(&self) -> anyhow::Result<&Keyring> {
-        if let Some(ring) = self.ring.get() {
-            return Ok(ring);
-        }
-        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
-        if let Some(task) = pending {
-            let ring = task.await.context("keyring load at cold start")??;
-            // Set unless a concurrent caller already did; either way one keyring is kept.
-            let _ = self.ring.set(ring);
-            return self
-                .ring
-                .get()
-                .ok_or_else(|| anyhow!("keyring vanished after it was set"));
-        }
-        self.ring.get_or_try_init(|| self.load()).await
+        // Every caller queues on the cell, so a load taken over and a fresh one never race.
+        self.ring
+            .get_or_try_init(|| async {
+                let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+                if let Some(task) = pending
+                    && let Ok(Ok(ring)) = task.await
+                {
+                    return Ok(ring);
+                }
+                self.load().await
+            })
+            .await
     }
 
     /// Unwraps every data key (from configuration, or the table's, creating the first).
