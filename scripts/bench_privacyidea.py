@@ -392,12 +392,7 @@ class PrivacyIDEALoad:
             now = pool.mark(u)
             st, _, r = conn.form("POST", "/validate/check", {
                 "user": u, "realm": pi_realm(a, u), "pass": totp(self.seeds[u], now)})
-            res = (r or {}).get("result") or {}
-            if st == 200 and res.get("status") is True and res.get("value") is True:
-                return True
-            errs.add(f"verify: HTTP {st} value={res.get('value')!r} "
-                     f"{res.get('authentication') or (res.get('error') or {}).get('message')}")
-            return False
+            return pi_granted(errs, "verify", st, r)
         return op
 
     def login(self, pool):
@@ -417,12 +412,7 @@ class PrivacyIDEALoad:
             st, _, r = conn.form("POST", "/validate/check", {
                 "user": u, "realm": realm, "transaction_id": tid,
                 "pass": totp(self.seeds[u], now)})
-            res = (r or {}).get("result") or {}
-            if st == 200 and res.get("status") is True and res.get("value") is True:
-                return True
-            errs.add(f"login step 2: HTTP {st} value={res.get('value')!r} "
-                     f"{res.get('authentication') or (res.get('error') or {}).get('message')}")
-            return False
+            return pi_granted(errs, "login step 2", st, r)
         return op
 
 
@@ -483,6 +473,16 @@ class KeystoneLoad:
 # its defaults. The login pool's passwords are still hashed as the server does (Keystone:
 # bcrypt at create_user; privacyIDEA: sha512_crypt in the passwd file written by the shell).
 # The work is split over --procs processes (bcrypt and SQLAlchemy are CPU-bound).
+
+def pi_granted(errs, what, st, r):
+    """True when /validate/check granted the login; otherwise records why, as an error kind."""
+    res = (r or {}).get("result") or {}
+    if st == 200 and res.get("status") is True and res.get("value") is True:
+        return True
+    errs.add(f"{what}: HTTP {st} value={res.get('value')!r} "
+             f"{res.get('authentication') or (res.get('error') or {}).get('message')}")
+    return False
+
 
 def pi_realm(a, u):
     """privacyIDEA realm of a pool user (the shell shards the pools, see pi_users_load)."""
