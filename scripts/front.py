@@ -136,6 +136,8 @@ def main():
     ap.add_argument("--upstream", type=int, required=True)
     a = ap.parse_args()
     Front.upstream, Front.routes = a.upstream, load_routes()
+    # A burst of connections must queue, not be reset: the default backlog is 5 (§9.3).
+    ThreadingHTTPServer.request_queue_size = 1024
     server = ThreadingHTTPServer(("127.0.0.1", a.listen), Front)
     server.daemon_threads = True
     server.serve_forever()

@@ -242,6 +242,7 @@ API_URL="http://127.0.0.1:$API_PORT"
 run_fg "$PY" "$HELPER" wait-api "$API_URL" "$WATCH_PID" 600 || die "the API did not come up"
 
 echo "API ready at $API_URL"
+echo "Control panel at http://localhost:$API_PORT/console   (localhost, not the IP: passkeys need a secure context)"
 echo "Admin username: $ADMIN_USERNAME"
 if [ "$ADMIN_PASSWORD_GENERATED" = 1 ]; then
   echo "Admin password: $ADMIN_PASSWORD"

@@ -140,6 +140,8 @@ pub const ROUTES: &[Route] = &[
         "/v2.0/users/{userId}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
         "delete-api-key"
     ),
+    route!("GET", "/console", "console"),
+    route!("GET", "/console/{asset}", "console"),
 ];
 
 /// Name of the fallback function that answers unrouted paths (404) and wrong methods (405).

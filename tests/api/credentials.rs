@@ -242,3 +242,25 @@ async fn token_credentials_answer_the_same_token_and_tokens_carry_the_domain_as_
         .await
         .expect_error(401, "unauthorized");
 }
+
+#[tokio::test]
+async fn a_missing_api_key_is_a_wrong_key_401_with_the_password_steps_message() {
+    let api = TestApi::new();
+    let ua = api.new_user_admin().await;
+    for creds in [
+        json!({"username": ua.username}),
+        json!({"username": ua.username, "apiKey": null}),
+        json!({"username": ua.username, "apiKey": ""}),
+    ] {
+        let body = json!({"auth": {"RAX-KSKEY:apiKeyCredentials": creds}});
+        api.request(Method::POST, "/v2.0/tokens", None, Some(&body))
+            .await
+            .expect_error_message(401, "unauthorized", BAD_CREDENTIALS);
+    }
+    // Another type is still a malformed body.
+    let body =
+        json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": ua.username, "apiKey": 7}}});
+    api.request(Method::POST, "/v2.0/tokens", None, Some(&body))
+        .await
+        .expect_error(400, "badRequest");
+}

@@ -14,6 +14,7 @@
 mod helpers;
 
 mod audit;
+mod console;
 mod core;
 mod credentials;
 mod phones;

@@ -429,11 +429,27 @@ pub fn expect_challenge(r: &ApiResponse) -> String {
         .unwrap_or_else(|| panic!("{}: 401 without WWW-Authenticate: {}", r.request, r.text));
     let (session, factor) = parse_os_mf(header);
     assert_eq!(factor, "PASSCODE", "factor is PASSCODE for SMS and OTP");
+    let wanted = r.json["RAX-AUTH:factorType"].as_str().unwrap_or_default();
+    assert!(
+        wanted == "SMS" || wanted == "OTP",
+        "challenge body names the factor: {}",
+        r.text
+    );
     assert_eq!(
         r.json,
-        json!({"unauthorized": {"code": 401, "message": CHALLENGE_MESSAGE}}),
+        json!({"unauthorized": {"code": 401, "message": CHALLENGE_MESSAGE},
+               "RAX-AUTH:factorType": wanted}),
         "challenge body"
     );
+    session
+}
+
+/// Like [`expect_challenge`], and the body must name `factor` (`SMS` or `OTP`) as the one
+/// whose passcode is wanted (clone extension, §9.1).
+#[track_caller]
+pub fn expect_challenge_for(r: &ApiResponse, factor: &str) -> String {
+    let session = expect_challenge(r);
+    assert_eq!(r.json["RAX-AUTH:factorType"], factor, "{}", r.text);
     session
 }
 
@@ -467,7 +483,7 @@ pub async fn login_retrying_sms_limit(
 pub async fn sms_challenge(api: &TestApi, user: &TestUser, phone: &TestPhone) -> (String, String) {
     let before = api.sms_to(&phone.e164).await.len();
     let r = login_retrying_sms_limit(api, &user.username, &user.password).await;
-    let session = expect_challenge(&r);
+    let session = expect_challenge_for(&r, "SMS");
     let msgs = api.wait_for_sms(&phone.e164, before + 1).await;
     (session, extract_code(&msgs[before], 7))
 }
@@ -488,7 +504,8 @@ pub async fn sms_login(api: &TestApi, user: &TestUser, phone: &TestPhone) -> Str
 
 /// A full OTP MFA login; returns the token.
 pub async fn otp_login(api: &TestApi, user: &TestUser, dev: &OtpDevice) -> String {
-    let session = otp_challenge(api, user).await;
+    let r = api.login(&user.username, &user.password).await;
+    let session = expect_challenge_for(&r, "OTP");
     let code = dev.next_code().await;
     let r = api.login_passcode(&session, &code).await;
     assert_eq!(authenticated_by(&r), ["OTPPASSCODE", "PASSWORD"]);

@@ -4,6 +4,7 @@
 //! speaker) and [`crate::wire`] (typed bodies). No endpoint imports another.
 
 pub mod bypass;
+pub mod console;
 pub mod credentials;
 pub mod domains;
 pub mod fallback;

@@ -95,9 +95,11 @@ async fn api_key_step(
     let username = creds
         .username
         .required("username is required.", "username must be a string.")?;
+    // A missing key is a wrong key (§8.1, §9.3): the password step's 401, counted the same.
     let candidate = creds
         .api_key
-        .required("apiKey is required.", "apiKey must be a string.")?;
+        .optional("apiKey must be a string.")?
+        .unwrap_or_default();
     let Ok(username) = Username::parse(&username) else {
         return Err(BAD_CREDENTIALS);
     };
@@ -267,12 +269,16 @@ async fn challenge(
     let factor = user.factor.unwrap_or(FactorType::Sms).as_str();
     record(app, ctx, "challenge", Some(user), factor);
     let challenge = ApiError::Unauthorized("Additional authentication credentials required");
-    Ok(
-        Reply::json(StatusCode::UNAUTHORIZED, error_body(&challenge)).with_header(
-            header::WWW_AUTHENTICATE,
-            format!("OS-MF sessionId='{session_id}', factor='PASSCODE'"),
-        ),
-    )
+    // Beside the contract's error (clone extension, §9.1): which passcode is wanted, so a
+    // person can be told whether a text message was sent or the authenticator app is needed.
+    let mut body = error_body(&challenge);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("RAX-AUTH:factorType".into(), factor.into());
+    }
+    Ok(Reply::json(StatusCode::UNAUTHORIZED, body).with_header(
+        header::WWW_AUTHENTICATE,
+        format!("OS-MF sessionId='{session_id}', factor='PASSCODE'"),
+    ))
 }
 
 /// The username's key and the `(user id, domain id)` it names, after counting this attempt
