@@ -177,6 +177,20 @@ def enable_otp(u: User, name: str = "api") -> Totp:
     return totp
 
 
+def add_verified_phone(u: User) -> tuple[str, str]:
+    """Adds a fresh phone through the API and verifies it with the PIN read from moto (while
+    the user's MFA is off: no step-up needed). Returns (display, E.164)."""
+    tok = login(u.username, u.password)
+    display, e164 = fresh_phone()
+    phone = expect(call("POST", mf(u.id) + "/mobile-phones",
+                        {"RAX-AUTH:mobilePhone": {"number": display}}, tok), 201)["RAX-AUTH:mobilePhone"]
+    expect(call("POST", f"{mf(u.id)}/mobile-phones/{phone['id']}/verificationcode", token=tok), 202)
+    pin = code_in(wait_sms(e164, 1)[-1], 6)
+    expect(call("POST", f"{mf(u.id)}/mobile-phones/{phone['id']}/verify",
+                {"RAX-AUTH:verificationCode": {"code": pin}}, tok), 204)
+    return display, e164
+
+
 def get_user(u: User, token: str) -> dict:
     return expect(call("GET", f"/v2.0/users/{u.id}", token=token), 200)["user"]
 
