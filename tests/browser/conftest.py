@@ -42,6 +42,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or tempfile.mkdtemp(prefix="browser-tests."))
 SHOTS = ROOT / "docs" / "console" if os.environ.get("SCREENSHOTS") == "1" else ARTIFACTS / "screenshots"
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
 SHOTS.mkdir(parents=True, exist_ok=True)
 
 AXE_RESULTS: dict[str, list[dict]] = {}  # screen name -> violations (every impact)
