@@ -154,10 +154,18 @@ function statusBox(message) {
   return h('div', { class: 'notice', role: 'status' }, message);
 }
 
-/** Runs an action with its button busy; shows an API error in `where` as an alert. */
+/** Actions a person started that have not answered yet. */
+let inFlight = 0;
+
+/**
+ * Runs an action with its button busy; shows an API error in `where` as an alert. While one
+ * action of a button is in flight, other buttons' actions wait their turn (they are ignored):
+ * each answer re-renders the view, so a second click would act on a stale screen.
+ */
 async function act(button, where, fn) {
+  if (button && inFlight > 0) return;
   where.replaceChildren();
-  if (button) { button.disabled = true; button.setAttribute('aria-busy', 'true'); }
+  if (button) { inFlight += 1; button.disabled = true; button.setAttribute('aria-busy', 'true'); }
   try {
     await fn();
   } catch (e) {
@@ -165,7 +173,10 @@ async function act(button, where, fn) {
     if (e.sessionEnded) return; // endSession already took over
     where.replaceChildren(alertBox(e.message, guidance(e)));
   } finally {
-    if (button && button.isConnected) { button.disabled = false; button.removeAttribute('aria-busy'); }
+    if (button) {
+      inFlight -= 1;
+      if (button.isConnected) { button.disabled = false; button.removeAttribute('aria-busy'); }
+    }
   }
 }
 
@@ -176,7 +187,7 @@ function guidance(e) {
     return secs ? `Too many attempts. Try again in ${waitText(secs)}.` : 'Too many attempts. Try again later.';
   }
   if (e.status === 403 && /locked/i.test(e.message)) {
-    return 'Too many wrong passcodes were entered. Wait 10 minutes, or ask an administrator to unlock your account.';
+    return 'Too many wrong passcodes were entered. The lock ends by itself 10 minutes after the last try, unless the account has reached its limit of failed tries: then only an administrator can unlock it.';
   }
   if (e.status === 403 && e.data && e.data.userDisabled) return 'This account is disabled. Ask an administrator to enable it.';
   if (e.status === 503) return 'The service is busy or one of its parts is unavailable. Try again in a moment.';
@@ -414,8 +425,12 @@ function phoneSection(s) {
           try {
             await api('POST', `${mf()}/mobile-phones/${encodeURIComponent(id)}/verificationcode`);
           } catch (e) {
-            render(); // the phone exists now, unverified: show it with its own Send code button
-            throw e;
+            if (!(e instanceof ApiError) || e.sessionEnded) throw e;
+            // The phone exists now, unverified: show it with its own Send code button.
+            const extra = guidance(e);
+            pendingNotice = { kind: 'alert', message: `Phone added, but the code was not sent: ${e.message}${extra ? ` ${extra}` : ''}` };
+            render();
+            return;
           }
           const [vf, code] = verifyForm(id);
           body.replaceChildren(h('p', {}, `Phone ${number.value.trim()} added.`), vf);
