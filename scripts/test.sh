@@ -97,11 +97,13 @@ if want unit; then
 fi
 
 if want template; then
-  section "template checks (cfn-lint, sam validate --lint)"
+  section "template checks (cfn-lint, sam validate --lint, sam deploy --guided defaults)"
   # Both work offline: cfn-lint ships its resource specs, and `sam validate --lint` only lints.
   export SAM_CLI_TELEMETRY=0
   cfn-lint template.yaml
   AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
+  # What `sam deploy --guided` would ask: every default must be the right answer.
+  AWS_DEFAULT_REGION=us-east-1 "$PY" tests/deploy/guided_defaults.py
 fi
 
 if ! want api && ! want browser; then
