@@ -17,6 +17,7 @@ mod audit;
 mod core;
 mod credentials;
 mod phones;
+mod users_admin;
 
 mod bypass;
 mod enforcement;

@@ -5,6 +5,7 @@
 
 pub mod bypass;
 pub mod credentials;
+pub mod directory;
 pub mod domains;
 pub mod fallback;
 pub mod login;
