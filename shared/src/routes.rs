@@ -117,6 +117,8 @@ pub const ROUTES: &[Route] = &[
         "/v2.0/RAX-AUTH/domains/{domainId}/users",
         "list-domain-users"
     ),
+    route!("POST", "/v2.0/users/{userId}", "update-user"),
+    route!("PUT", "/v2.0/users/{userId}", "update-user"),
     route!("GET", "/v2.0/tokens/{tokenId}", "validate-token"),
     route!("DELETE", "/v2.0/tokens", "revoke-token"),
     route!("DELETE", "/v2.0/tokens/{tokenId}", "revoke-token"),

@@ -1,10 +1,10 @@
-//! User management (contract §9.2): list-users and list-domain-users over the
+//! User management (contract §9.2): list-users, list-domain-users and update-user over the
 //! real binaries. Lists are read from eventually consistent indexes, so positive
 //! expectations on a list are polled briefly ([`list_until`]); negative ones are checked on
 //! the same answer once it is complete.
 
-use crate::helpers::{ApiResponse, TestApi, TestUser};
-use crate::mfa_helpers::{enable_otp_mfa, otp_challenge, user_view, wrong_totp};
+use crate::helpers::{ApiResponse, BAD_CREDENTIALS, TestApi, TestUser, random_password, role};
+use crate::mfa_helpers::{enable_otp_mfa, otp_challenge, token_works, user_view, wrong_totp};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -65,6 +65,15 @@ async fn list_until(api: &TestApi, token: &str, path: &str, want: &[&str]) -> Ap
         r.code(),
         r.text
     );
+}
+
+async fn update(api: &TestApi, token: &str, user_id: &str, user: Value) -> ApiResponse {
+    api.post(
+        token,
+        &format!("/v2.0/users/{user_id}"),
+        &json!({ "user": user }),
+    )
+    .await
 }
 
 /// A user-admin's domain: the user-admin, a user-manage and a sub-user.
@@ -311,4 +320,416 @@ async fn list_domain_users_follows_the_same_sight() {
     api.request(Method::POST, &path, Some(&admin.token), Some(&json!({})))
         .await
         .expect_error(405, "badMethod");
+}
+
+// ------------------------------------------------------------------------------------------
+// update-user
+
+#[tokio::test]
+async fn a_user_admin_updates_a_sub_users_email_and_username() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let new_name = crate::helpers::unique_username("ren");
+
+    let r = update(
+        &api,
+        &d.ua.token,
+        &d.sub.id,
+        json!({"email": "changed@example.com", "username": new_name}),
+    )
+    .await;
+
+    r.expect_status(200);
+    assert_eq!(r.json["user"]["email"], "changed@example.com");
+    assert_eq!(r.json["user"]["username"], new_name.as_str());
+    assert_eq!(r.json, api.get_user(&d.ua.token, &d.sub.id).await.json);
+    // The reservation moved: the new name logs in, the old one is free again.
+    api.login_token(&new_name, &d.sub.password).await;
+    api.login(&d.sub.username, &d.sub.password)
+        .await
+        .expect_error_message(401, "unauthorized", BAD_CREDENTIALS);
+    let reuse = api
+        .create_user(
+            &d.ua.token,
+            &d.sub.username,
+            Some(&random_password()),
+            json!({}),
+        )
+        .await;
+    reuse.expect_status(201);
+    // Found by the new name and email, not by the old name.
+    let by_name = api.get(&d.ua.token, &query("name", &new_name)).await;
+    assert_eq!(by_name.json["user"]["id"], d.sub.id.as_str());
+    list_until(
+        &api,
+        &d.ua.token,
+        &query("email", "changed@example.com"),
+        &[&d.sub.id],
+    )
+    .await;
+    // Tokens survive an email or username change.
+    assert!(token_works(&api, &d.sub.token, &d.sub.id).await);
+}
+
+#[tokio::test]
+async fn put_is_the_same_operation_as_post() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+
+    let r = api
+        .put(
+            &d.ua.token,
+            &d.sub.user_path(),
+            &json!({"user": {"email": "via-put@example.com"}}),
+        )
+        .await;
+
+    r.expect_status(200);
+    assert_eq!(r.json["user"]["email"], "via-put@example.com");
+    assert_eq!(r.json["user"]["RAX-AUTH:multiFactorEnabled"], false);
+}
+
+#[tokio::test]
+async fn a_taken_username_is_409_whatever_its_case() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+
+    let r = update(
+        &api,
+        &d.ua.token,
+        &d.sub.id,
+        json!({"username": d.um.username.to_uppercase()}),
+    )
+    .await;
+
+    r.expect_error(409, "conflict");
+    let still = api.get_user(&d.ua.token, &d.sub.id).await;
+    assert_eq!(still.json["user"]["username"], d.sub.username.as_str());
+    // Renaming to one's own name in another case is allowed (the reservation stays).
+    let recased = update(
+        &api,
+        &d.sub.token,
+        &d.sub.id,
+        json!({"username": d.sub.username.to_uppercase()}),
+    )
+    .await;
+    recased.expect_status(200);
+    api.login_token(&d.sub.username, &d.sub.password).await;
+}
+
+#[tokio::test]
+async fn two_renames_racing_for_one_name_have_exactly_one_winner() {
+    let api = TestApi::new();
+    let ua = api.new_user_admin().await;
+    for _ in 0..4 {
+        let a = api.new_sub_user(&ua).await;
+        let b = api.new_sub_user(&ua).await;
+        let name = crate::helpers::unique_username("race");
+
+        let (ra, rb) = tokio::join!(
+            update(&api, &ua.token, &a.id, json!({"username": name})),
+            update(&api, &ua.token, &b.id, json!({"username": name})),
+        );
+
+        let mut codes = [ra.code(), rb.code()];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 409], "{} / {}", ra.text, rb.text);
+        let (winner, loser) = if ra.code() == 200 { (&a, &b) } else { (&b, &a) };
+        api.login_token(&name, &winner.password).await;
+        let lost = api.get_user(&ua.token, &loser.id).await;
+        assert_eq!(lost.json["user"]["username"], loser.username.as_str());
+        api.login_token(&loser.username, &loser.password).await;
+    }
+}
+
+#[tokio::test]
+async fn self_may_change_email_and_password_but_never_enabled() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+
+    for enabled in [json!(false), json!(true), json!("false")] {
+        update(&api, &d.sub.token, &d.sub.id, json!({"enabled": enabled}))
+            .await
+            .expect_error(403, "forbidden");
+    }
+    update(&api, &d.ua.token, &d.ua.id, json!({"enabled": false}))
+        .await
+        .expect_error(403, "forbidden");
+    let email = update(
+        &api,
+        &d.sub.token,
+        &d.sub.id,
+        json!({"email": "me@example.com"}),
+    )
+    .await;
+    email.expect_status(200);
+    assert!(token_works(&api, &d.sub.token, &d.sub.id).await);
+
+    let new_password = random_password();
+    let pw = update(
+        &api,
+        &d.sub.token,
+        &d.sub.id,
+        json!({"OS-KSADM:password": new_password}),
+    )
+    .await;
+
+    pw.expect_status(200);
+    assert_eq!(pw.json["user"]["email"], "me@example.com");
+    assert!(
+        !token_works(&api, &d.sub.token, &d.sub.id).await,
+        "own token revoked"
+    );
+    api.login(&d.sub.username, &d.sub.password)
+        .await
+        .expect_error_message(401, "unauthorized", BAD_CREDENTIALS);
+    api.login_token(&d.sub.username, &new_password).await;
+}
+
+#[tokio::test]
+async fn a_password_change_by_an_admin_revokes_every_token_and_open_mfa_session() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let mut sub = d.sub.clone();
+    let dev = enable_otp_mfa(&api, &mut sub).await;
+    let mfa_token = sub.token.clone();
+    let session = otp_challenge(&api, &sub).await;
+    let new_password = random_password();
+
+    update(
+        &api,
+        &d.ua.token,
+        &sub.id,
+        json!({"OS-KSADM:password": new_password}),
+    )
+    .await
+    .expect_status(200);
+
+    assert!(
+        !token_works(&api, &mfa_token, &sub.id).await,
+        "MFA token revoked"
+    );
+    // The session died with the change: even a right code would not count.
+    api.login_passcode(&session, &wrong_totp(&dev.secret))
+        .await
+        .expect_error_message(401, "unauthorized", "Invalid or expired session");
+    // MFA factors stay: the new password is challenged as before.
+    let r = api.login(&sub.username, &new_password).await;
+    r.expect_status(401);
+    assert!(
+        r.header("www-authenticate")
+            .is_some_and(|h| h.starts_with("OS-MF"))
+    );
+}
+
+#[tokio::test]
+async fn disabling_revokes_every_token_and_reenabling_does_not_revive_them() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+
+    let off = update(&api, &d.ua.token, &d.sub.id, json!({"enabled": "false"})).await;
+
+    off.expect_status(200);
+    assert_eq!(off.json["user"]["enabled"], false);
+    api.get_user(&d.sub.token, &d.sub.id)
+        .await
+        .expect_error(401, "unauthorized");
+    api.login(&d.sub.username, &d.sub.password)
+        .await
+        .expect_error(403, "userDisabled");
+    update(&api, &d.ua.token, &d.sub.id, json!({"enabled": true}))
+        .await
+        .expect_status(200);
+    api.get_user(&d.sub.token, &d.sub.id)
+        .await
+        .expect_error(401, "unauthorized");
+    let fresh = api.login_token(&d.sub.username, &d.sub.password).await;
+    assert!(token_works(&api, &fresh, &d.sub.id).await);
+}
+
+#[tokio::test]
+async fn user_manage_limited_may_change_email_and_enabled_only() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let mut uml = api.new_sub_user(&d.ua).await;
+    api.add_role(&d.ua.token, &uml.id, role::USER_MANAGE_LIMITED)
+        .await
+        .expect_status(200);
+    uml.token = api.login_token(&uml.username, &uml.password).await;
+
+    update(
+        &api,
+        &uml.token,
+        &d.sub.id,
+        json!({"email": "by-uml@example.com"}),
+    )
+    .await
+    .expect_status(200);
+    update(&api, &uml.token, &d.sub.id, json!({"enabled": false}))
+        .await
+        .expect_status(200);
+    update(&api, &uml.token, &d.sub.id, json!({"enabled": true}))
+        .await
+        .expect_status(200);
+    update(
+        &api,
+        &uml.token,
+        &d.sub.id,
+        json!({"username": "umlrename"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    update(
+        &api,
+        &uml.token,
+        &d.sub.id,
+        json!({"OS-KSADM:password": random_password()}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    update(
+        &api,
+        &uml.token,
+        &d.ua.id,
+        json!({"email": "x@example.com"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn update_user_follows_rule_a_and_the_check_order() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let other = domain(&api).await;
+    let body = json!({"email": "x@example.com"});
+
+    update(&api, &d.sub.token, &d.ua.id, body.clone())
+        .await
+        .expect_error(403, "forbidden");
+    update(&api, &d.um.token, &d.ua.id, body.clone())
+        .await
+        .expect_error(403, "forbidden");
+    update(&api, &other.ua.token, &d.sub.id, body.clone())
+        .await
+        .expect_error(403, "forbidden");
+    update(
+        &api,
+        &d.ua.token,
+        &crate::helpers::random_id(),
+        body.clone(),
+    )
+    .await
+    .expect_error(404, "itemNotFound");
+    update(&api, "not-a-token", &d.sub.id, body.clone())
+        .await
+        .expect_error(401, "unauthorized");
+    // 403 before 400: an unauthorized caller learns nothing about the body.
+    update(&api, &other.ua.token, &d.sub.id, json!({"email": 5}))
+        .await
+        .expect_error(403, "forbidden");
+    // user-manage manages default users.
+    update(&api, &d.um.token, &d.sub.id, body.clone())
+        .await
+        .expect_status(200);
+    let scoped = api.login_setup_mfa(&d.sub.username, &d.sub.password).await;
+    let scoped = scoped.json["access"]["token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    update(&api, &scoped, &d.sub.id, body)
+        .await
+        .expect_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn bad_update_bodies_are_400_and_change_nothing() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let path = d.sub.user_path();
+
+    for body in [
+        json!({}),
+        json!({"user": null}),
+        json!({"user": "x"}),
+        json!({"user": {}}),
+        json!({"user": {"unknown": 1}}),
+        json!({"user": {"email": "not-an-email"}}),
+        json!({"user": {"email": 7}}),
+        json!({"user": {"username": "1starts-with-a-digit"}}),
+        json!({"user": {"username": "has space"}}),
+        json!({"user": {"enabled": "maybe"}}),
+        json!({"user": {"OS-KSADM:password": "short"}}),
+        json!({"user": {"OS-KSADM:password": " leading-space-pw"}}),
+        json!({"user": {"email": "ok@example.com", "OS-KSADM:password": "short"}}),
+    ] {
+        api.post(&d.ua.token, &path, &body)
+            .await
+            .expect_error(400, "badRequest");
+    }
+    let raw = api
+        .raw(
+            Method::POST,
+            &path,
+            Some(&d.ua.token),
+            Some("text/plain"),
+            Some(b"user".to_vec()),
+            &[],
+        )
+        .await;
+    raw.expect_error(415, "badMediaType");
+    let unchanged = api.get_user(&d.ua.token, &d.sub.id).await;
+    assert_eq!(unchanged.json["user"]["email"], d.sub.email.as_str());
+    assert!(token_works(&api, &d.sub.token, &d.sub.id).await);
+}
+
+#[tokio::test]
+async fn an_mfa_user_changes_its_own_password_only_with_a_second_factor_token() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let mut sub = d.sub.clone();
+    enable_otp_mfa(&api, &mut sub).await;
+    let key_path = format!(
+        "{}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
+        sub.user_path()
+    );
+    let key = api.get(&sub.token, &key_path).await;
+    key.expect_status(200);
+    let key = key.json["RAX-KSKEY:apiKeyCredentials"]["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let login = api
+        .request(
+            Method::POST,
+            "/v2.0/tokens",
+            None,
+            Some(&json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": sub.username, "apiKey": key}}})),
+        )
+        .await;
+    login.expect_status(200);
+    let api_key_token = login.json["access"]["token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({"OS-KSADM:password": random_password()});
+
+    update(&api, &api_key_token, &sub.id, body.clone())
+        .await
+        .expect_error_message(
+            403,
+            "forbidden",
+            "Multi-factor authentication is required for this change",
+        );
+    update(
+        &api,
+        &api_key_token,
+        &sub.id,
+        json!({"email": "k@example.com"}),
+    )
+    .await
+    .expect_status(200);
+    update(&api, &sub.token, &sub.id, body)
+        .await
+        .expect_status(200);
 }

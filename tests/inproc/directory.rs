@@ -1,8 +1,10 @@
-//! User management (§9.2) in process: the DynamoDB request budget of list-users (`docs/data-model.md`), and the operator's index backfill for users
+//! User management (§9.2) in process: the DynamoDB request budget of list-users and
+//! update-user (`docs/data-model.md`), and the operator's index backfill for users
 //! written before the user indexes existed.
 
 use crate::budget::counted;
 use crate::harness::World;
+use serde_json::json;
 use shared::clock::Clock;
 use shared::domain::{EnforcementLevel, Role};
 use shared::store::{DomainPlan, DomainRec, UserRec};
@@ -111,6 +113,40 @@ async fn user_management_costs_the_requests_the_data_model_states() {
         requests.take(),
         ["GetItem", "BatchGetItem", "Query"],
         "list-domain-users, own domain"
+    );
+
+    let user_path = format!("/v2.0/users/{sub}");
+    let update = shared::ops::users::update_user;
+    w.call(
+        "update-user",
+        update,
+        "POST",
+        &user_path,
+        &auth,
+        Some(json!({"user": {"email": "new@example.com", "enabled": false}})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        requests.take(),
+        ["GetItem", "BatchGetItem", "UpdateItem"],
+        "update-user"
+    );
+    let renamed = format!("{sub_name}x");
+    w.call(
+        "update-user",
+        update,
+        "PUT",
+        &user_path,
+        &auth,
+        Some(json!({"user": {"username": renamed}})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        requests.take(),
+        ["GetItem", "BatchGetItem", "TransactWriteItems"],
+        "update-user, rename"
     );
 }
 

@@ -1,8 +1,8 @@
 //! Users: reads of the user item and its partition, creation, roles.
 
-use super::client::Write;
+use super::client::{Updated, Write};
 use super::expr::Expr;
-use super::item::{self, Item, get_s, key, s};
+use super::item::{self, Item, b, get_s, key, n, s};
 use super::{DomainRec, Store, StoreError, UserBundle, UserRec, is_domain_id, is_issued_id};
 use crate::domain::Role;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -35,6 +35,43 @@ pub enum CreateRefusal {
     DomainTaken,
     /// The joined domain does not exist.
     NoDomain,
+}
+
+/// One update-user change (§9.2), applied by [`Store::change_user`] as one write.
+#[derive(Clone, Default)]
+pub struct UserChange {
+    /// New username: (as given, lower-case key).
+    pub username: Option<(String, String)>,
+    /// New email.
+    pub email: Option<String>,
+    /// New enabled flag.
+    pub enabled: Option<bool>,
+    /// New password (Argon2id PHC string).
+    pub password_hash: Option<String>,
+    /// Revoke every token of the user issued at or before this instant (ms) and end its open
+    /// MFA sessions (disable, password change).
+    pub revoke_all_at: Option<u64>,
+}
+
+impl std::fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserChange")
+            .field("username", &self.username.is_some())
+            .field("email", &self.email.is_some())
+            .field("enabled", &self.enabled)
+            .field("password", &self.password_hash.is_some())
+            .field("revoke_all_at", &self.revoke_all_at)
+            .finish()
+    }
+}
+
+/// Why `change_user` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateRefusal {
+    /// The new username is taken.
+    Duplicate,
+    /// The user was deleted, renamed or given another email since it was read.
+    Changed,
 }
 
 fn roles_attr(roles: &[Role]) -> AttributeValue {
@@ -200,5 +237,95 @@ impl Store {
             .update(item::user_pk(user_id), item::USER_SK, e)
             .await?;
         Ok(matches!(out, super::client::Updated::Done(_)))
+    }
+
+    /// Applies `change` to `user` as read (update-user, §9.2). Without a new username key: 1
+    /// `UpdateItem`. With one: 1 `TransactWriteItems` of the user update, `Put NAME#<new>` if
+    /// absent and `Delete NAME#<old>` (if still this user's).
+    ///
+    /// Invariant: usernames stay unique and the user and its reservation change together, all
+    /// or nothing, however many requests race (two renames to one name: exactly one wins, the
+    /// other gets `Duplicate`). The write is a compare-and-set on the `username` and `email`
+    /// read, so the index attributes written beside them (`by_domain`, `by_email`; also
+    /// backfilled here) never lag a concurrent rename or email change: a concurrent change
+    /// gives `Changed`. Revocation (`revoked_all`) and the end of open MFA sessions (`ADD
+    /// mfa_epoch 1`) are in the same write as the change that causes them.
+    ///
+    /// # Errors
+    /// DynamoDB faults (conflicts and throttles after retries).
+    pub async fn change_user(
+        &self,
+        user: &UserRec,
+        change: &UserChange,
+    ) -> Result<Result<(), UpdateRefusal>, StoreError> {
+        let mut e = Expr::new();
+        e.cond_exists()
+            .cond_eq("username", s(&user.username))
+            .cond_eq("email", s(&user.email));
+        if let Some((name, _)) = &change.username {
+            e.set("username", s(name));
+        }
+        let email = change.email.as_deref().unwrap_or(&user.email);
+        if let Some(new) = &change.email {
+            e.set("email", s(new));
+        }
+        if !email.is_empty() {
+            e.set(item::EMAIL_INDEX_ATTR, s(item::email_index_key(email)));
+        }
+        if let Some(d) = &user.domain_id {
+            e.set(item::DOMAIN_INDEX_ATTR, s(item::domain_index_key(d)));
+        }
+        if let Some(en) = change.enabled {
+            e.set("enabled", b(en));
+        }
+        if let Some(h) = &change.password_hash {
+            e.set("pwd", s(h));
+        }
+        if let Some(at) = change.revoke_all_at {
+            e.set("revoked_all", n(at)).add("mfa_epoch", 1);
+        }
+        let pk = item::user_pk(&user.id);
+        let old_key = user.username.to_ascii_lowercase();
+        let new_key = change
+            .username
+            .as_ref()
+            .map(|(_, k)| k.clone())
+            .filter(|k| *k != old_key);
+        let Some(new_key) = new_key else {
+            return Ok(match self.table.update(pk, item::USER_SK, e).await? {
+                Updated::Done(_) => Ok(()),
+                Updated::Refused(_) => Err(UpdateRefusal::Changed),
+            });
+        };
+        let mut name_item = key(item::name_pk(&new_key), item::NAME_SK);
+        name_item.insert("user_id".into(), s(&user.id));
+        if let Some(d) = &user.domain_id {
+            name_item.insert("domain_id".into(), s(d));
+        }
+        let mut old = Expr::new();
+        let (pk_name, uid) = (old.name("pk"), old.name("user_id"));
+        let me = old.val(s(&user.id));
+        old.cond(format!("attribute_not_exists({pk_name}) OR {uid} = {me}"));
+        let writes = vec![
+            Write::Update {
+                pk,
+                sk: item::USER_SK.into(),
+                expr: e,
+            },
+            Write::Put {
+                item: name_item,
+                if_absent: true,
+            },
+            Write::Delete {
+                pk: item::name_pk(&old_key),
+                sk: item::NAME_SK.into(),
+                cond: old,
+            },
+        ];
+        Ok(match self.table.transact(writes).await? {
+            Ok(()) => Ok(()),
+            Err(flags) if flags.get(1).copied().unwrap_or(false) => Err(UpdateRefusal::Duplicate),
+            Err(_) => Err(UpdateRefusal::Changed),
+        })
     }
 }
