@@ -119,6 +119,7 @@ pub const ROUTES: &[Route] = &[
     ),
     route!("POST", "/v2.0/users/{userId}", "update-user"),
     route!("PUT", "/v2.0/users/{userId}", "update-user"),
+    route!("DELETE", "/v2.0/users/{userId}", "delete-user"),
     route!("GET", "/v2.0/tokens/{tokenId}", "validate-token"),
     route!("DELETE", "/v2.0/tokens", "revoke-token"),
     route!("DELETE", "/v2.0/tokens/{tokenId}", "revoke-token"),

@@ -683,6 +683,113 @@ async fn bad_update_bodies_are_400_and_change_nothing() {
     assert!(token_works(&api, &d.sub.token, &d.sub.id).await);
 }
 
+// ------------------------------------------------------------------------------------------
+// delete-user
+
+#[tokio::test]
+async fn deleting_a_user_removes_everything_it_owns_and_frees_its_name() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let mut sub = d.sub.clone();
+    let _dev = enable_otp_mfa(&api, &mut sub).await;
+    let _session = otp_challenge(&api, &sub).await;
+
+    api.delete(&d.ua.token, &sub.user_path())
+        .await
+        .expect_status(204)
+        .expect_empty_body();
+
+    api.get_user(&d.ua.token, &sub.id)
+        .await
+        .expect_error(404, "itemNotFound");
+    api.get_user(&sub.token, &sub.id)
+        .await
+        .expect_error(401, "unauthorized");
+    api.login(&sub.username, &sub.password)
+        .await
+        .expect_error_message(401, "unauthorized", BAD_CREDENTIALS);
+    api.delete(&d.ua.token, &sub.user_path())
+        .await
+        .expect_error(404, "itemNotFound");
+    let pk = format!("USER#{}", sub.id);
+    let left: Vec<_> = api
+        .scan_items()
+        .await
+        .into_iter()
+        .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()) == Some(&pk))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "items left in the user's partition: {left:?}"
+    );
+    api.create_user(
+        &d.ua.token,
+        &sub.username,
+        Some(&random_password()),
+        json!({}),
+    )
+    .await
+    .expect_status(201);
+    let r = list_until(&api, &d.ua.token, "/v2.0/users", &[&d.ua.id]).await;
+    assert!(!ids(&r).contains(&sub.id));
+}
+
+#[tokio::test]
+async fn delete_user_follows_rule_a_never_self() {
+    let api = TestApi::new();
+    let d = domain(&api).await;
+    let other = domain(&api).await;
+    let sub2 = api.new_sub_user(&d.ua).await;
+
+    api.delete(&d.sub.token, &d.sub.user_path())
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(&d.sub.token, &sub2.user_path())
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(&d.um.token, &d.ua.user_path())
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(&other.ua.token, &d.sub.user_path())
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(
+        &d.ua.token,
+        &format!("/v2.0/users/{}", crate::helpers::random_id()),
+    )
+    .await
+    .expect_error(404, "itemNotFound");
+    api.delete(&d.um.token, &sub2.user_path())
+        .await
+        .expect_status(204);
+    assert!(token_works(&api, &d.sub.token, &d.sub.id).await);
+}
+
+#[tokio::test]
+async fn a_user_admin_is_deleted_only_as_the_last_user_of_its_domain() {
+    let api = TestApi::new();
+    let admin = api.new_admin().await;
+    let ua = api.new_user_admin_by(&admin).await;
+    let sub = api.new_sub_user(&ua).await;
+
+    api.delete(&admin.token, &ua.user_path())
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(&ua.token, &ua.user_path())
+        .await
+        .expect_error(403, "forbidden");
+    api.delete(&ua.token, &sub.user_path())
+        .await
+        .expect_status(204);
+    api.delete(&admin.token, &ua.user_path())
+        .await
+        .expect_status(204);
+
+    api.get_user(&admin.token, &ua.id)
+        .await
+        .expect_error(404, "itemNotFound");
+}
+
 #[tokio::test]
 async fn an_mfa_user_changes_its_own_password_only_with_a_second_factor_token() {
     let api = TestApi::new();

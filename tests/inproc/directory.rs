@@ -1,5 +1,5 @@
-//! User management (§9.2) in process: the DynamoDB request budget of list-users and
-//! update-user (`docs/data-model.md`), and the operator's index backfill for users
+//! User management (§9.2) in process: the DynamoDB request budget of list-users, update-user
+//! and delete-user (`docs/data-model.md`), and the operator's index backfill for users
 //! written before the user indexes existed.
 
 use crate::budget::counted;
@@ -147,6 +147,22 @@ async fn user_management_costs_the_requests_the_data_model_states() {
         requests.take(),
         ["GetItem", "BatchGetItem", "TransactWriteItems"],
         "update-user, rename"
+    );
+
+    w.call(
+        "delete-user",
+        shared::ops::users::delete_user,
+        "DELETE",
+        &user_path,
+        &auth,
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        requests.take(),
+        ["GetItem", "BatchGetItem", "Query", "TransactWriteItems"],
+        "delete-user"
     );
 }
 

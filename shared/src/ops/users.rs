@@ -1,4 +1,5 @@
-//! Identity core: create-user, get-user, add-role-to-user (§2.17); update-user (§9.2).
+//! Identity core: create-user, get-user, add-role-to-user (§2.17); update-user, delete-user
+//! (§9.2).
 
 use crate::app::App;
 use crate::auth::{Rule, Scope, authorize, authorize_target, path_user, require};
@@ -9,7 +10,8 @@ use crate::http::{Ctx, Reply};
 use crate::policy;
 use crate::services::{apikeys, audit, lockout, secrets};
 use crate::store::{
-    CreateRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UpdateRefusal, UserChange, UserRec,
+    CreateRefusal, DeleteRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UpdateRefusal, UserChange,
+    UserRec,
 };
 use crate::wire::requests::{CreateUserRequest, UpdateUserRequest};
 use crate::wire::responses::{
@@ -275,4 +277,43 @@ pub async fn update_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
     }
     let user = UserView::new(&updated, lockout::is_locked(app, &updated));
     Ok(Reply::body(StatusCode::OK, &UserResponse { user }))
+}
+
+/// `DELETE /v2.0/users/{userId}` (delete-user, §9.2): rule A, never self; a user-admin only
+/// as the last user of its domain. Everything the user owns goes; its username is free at
+/// once; `404` afterwards.
+///
+/// # Errors
+/// 401, 403, 404, 409, 503.
+pub async fn delete_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
+    let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::A).await?;
+    if caller.user.id == target.id {
+        return Err(ApiError::Forbidden(
+            "Users cannot delete their own account.",
+        ));
+    }
+    let last_only = target.roles.contains(&Role::UserAdmin);
+    // A device added between the read and the write changes the snapshot: read again.
+    for _ in 0..3 {
+        let bundle = app.store.get_bundle(&target.id).await?;
+        if bundle.user.is_none() {
+            return Err(errs::NO_USER);
+        }
+        match app.store.delete_user(&bundle, last_only).await? {
+            Ok(()) => {
+                tracing::info!(user_id = %target.id, "user deleted");
+                audit::acted(&ctx, "user.delete", &caller.user, &target);
+                return Ok(Reply::empty(StatusCode::NO_CONTENT));
+            }
+            Err(DeleteRefusal::NotLast) => {
+                return Err(ApiError::Forbidden(
+                    "A user-admin can be deleted only when it is the last user of its domain.",
+                ));
+            }
+            Err(DeleteRefusal::Changed) => {}
+        }
+    }
+    Err(ApiError::Conflict(
+        "The user was changed concurrently; read it again and retry.",
+    ))
 }

@@ -40,7 +40,7 @@ pub use phone::PhoneRemoval;
 pub use records::{
     BypassRec, DeviceRec, DomainRec, PhoneRec, PinRec, SessionRec, TokenRec, UserBundle, UserRec,
 };
-pub use users::{CreateRefusal, DomainPlan, UpdateRefusal, UserChange};
+pub use users::{CreateRefusal, DeleteRefusal, DomainPlan, UpdateRefusal, UserChange};
 
 /// What went wrong talking to DynamoDB (a failed condition is not an error: see the module).
 #[derive(Debug, thiserror::Error)]

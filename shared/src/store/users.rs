@@ -4,6 +4,9 @@ use super::client::{Updated, Write};
 use super::expr::Expr;
 use super::item::{self, Item, b, get_s, key, n, s};
 use super::{DomainRec, Store, StoreError, UserBundle, UserRec, is_domain_id, is_issued_id};
+
+/// Most writes DynamoDB takes in one `TransactWriteItems`.
+const MAX_TX: usize = 100;
 use crate::domain::Role;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -72,6 +75,15 @@ pub enum UpdateRefusal {
     Duplicate,
     /// The user was deleted, renamed or given another email since it was read.
     Changed,
+}
+
+/// Why `delete_user` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteRefusal {
+    /// The user changed since it was read (read again and retry), or is gone.
+    Changed,
+    /// The domain has other users (the user-admin must be the last).
+    NotLast,
 }
 
 fn roles_attr(roles: &[Role]) -> AttributeValue {
@@ -327,5 +339,96 @@ impl Store {
             Err(flags) if flags.get(1).copied().unwrap_or(false) => Err(UpdateRefusal::Duplicate),
             Err(_) => Err(UpdateRefusal::Changed),
         })
+    }
+
+    /// Deletes the user read as `bundle` and everything it owns (delete-user, §9.2): the user
+    /// item (phone, PIN, API key, counters live on it), its username reservation (free again
+    /// at once), its domain's user count, its OTP devices, bypass codes and MFA sessions. 1
+    /// `TransactWriteItems` when the partition holds fewer than ~95 items (it always does
+    /// unless expired sessions or codes are awaiting TTL); the rest, void without the user,
+    /// goes in further transactions of at most 100 deletes. Its tokens die with the user
+    /// (validation needs it) and expire by TTL.
+    ///
+    /// Invariant: all or nothing for the user, its name, its domain count and its devices;
+    /// only if the user is still as read (same username and device count); with
+    /// `last_in_domain`, only while the domain counts exactly one user, whatever joins it
+    /// concurrently.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn delete_user(
+        &self,
+        bundle: &UserBundle,
+        last_in_domain: bool,
+    ) -> Result<Result<(), DeleteRefusal>, StoreError> {
+        let Some(user) = &bundle.user else {
+            return Ok(Err(DeleteRefusal::Changed));
+        };
+        let pk = item::user_pk(&user.id);
+        let mut cond = Expr::new();
+        cond.cond_exists()
+            .cond_eq("username", s(&user.username))
+            .cond_eq("otp_count", n(user.otp_count));
+        let mut name = Expr::new();
+        let (pk_name, uid) = (name.name("pk"), name.name("user_id"));
+        let me = name.val(s(&user.id));
+        name.cond(format!("attribute_not_exists({pk_name}) OR {uid} = {me}"));
+        let mut writes = vec![
+            Write::Delete {
+                pk: pk.clone(),
+                sk: item::USER_SK.into(),
+                cond,
+            },
+            Write::Delete {
+                pk: item::name_pk(&user.username.to_ascii_lowercase()),
+                sk: item::NAME_SK.into(),
+                cond: name,
+            },
+        ];
+        if let Some(d) = &user.domain_id {
+            let mut e = Expr::new();
+            e.cond_exists().add("users", -1);
+            if last_in_domain {
+                e.cond_eq("users", n(1));
+            }
+            writes.push(Write::Update {
+                pk: item::domain_pk(d),
+                sk: item::DOMAIN_SK.into(),
+                expr: e,
+            });
+        }
+        for d in &bundle.devices {
+            writes.push(Write::delete_any(pk.clone(), item::device_sk(&d.id)));
+        }
+        // The current bypass set first, then sessions, then anything older.
+        let current = user.bypass_set.as_deref().unwrap_or("");
+        let (codes, older): (Vec<_>, Vec<_>) =
+            bundle.bypass.iter().partition(|c| c.set_id == current);
+        let mut rest: Vec<String> = codes.iter().map(|c| c.sk.clone()).collect();
+        rest.extend(bundle.sessions.iter().map(|se| item::session_sk(&se.hash)));
+        rest.extend(older.iter().map(|c| c.sk.clone()));
+        let room = MAX_TX.saturating_sub(writes.len()).min(rest.len());
+        let later = rest.split_off(room);
+        writes.extend(rest.into_iter().map(|sk| Write::delete_any(pk.clone(), sk)));
+        if let Err(flags) = self.table.transact(writes).await? {
+            let domain_refused = user.domain_id.is_some() && flags.get(2).copied().unwrap_or(false);
+            let user_refused = flags.first().copied().unwrap_or(false);
+            return Ok(Err(if last_in_domain && domain_refused && !user_refused {
+                DeleteRefusal::NotLast
+            } else {
+                DeleteRefusal::Changed
+            }));
+        }
+        for chunk in later.chunks(MAX_TX) {
+            let deletes = chunk
+                .iter()
+                .map(|sk| Write::delete_any(pk.clone(), sk.clone()))
+                .collect();
+            // Void without the user and expiring by TTL anyway: a failure here is only logged.
+            if let Err(e) = self.table.transact(deletes).await {
+                tracing::warn!(user_id = %user.id, error = %e, "leftover items of a deleted user kept until TTL");
+            }
+        }
+        Ok(Ok(()))
     }
 }
