@@ -1,7 +1,9 @@
 """Local-stack helper for scripts/run-local.sh (runs with .venv's boto3).
 
   wait URL [SECONDS]            wait until an HTTP server answers at URL (any status)
-  create-table ENDPOINT TABLE   create the single table (pk/sk, on demand, TTL on `ttl`); idempotent
+  create-table ENDPOINT TABLE   create the single table (pk/sk, on demand, TTL on `ttl`, the user
+                                indexes by-domain and by-email); idempotent, and adds the indexes
+                                to a table created before them
   create-key ENDPOINT           create a KMS key + alias in moto, wrap a fresh AES-256 data key
                                 under it, and print `KMS_KEY_ID=...` and `SEED_KEYS=1:<base64>`
   free-ports N                  print N distinct free TCP ports on 127.0.0.1
@@ -50,24 +52,64 @@ def wait(url, seconds=120.0):
             time.sleep(0.3)
 
 
+# The user indexes of template.yaml (list-users): same names, keys and projection
+# (shared::store::USER_INDEX_PROJECTION; shared/tests/table_indexes.rs checks all three agree).
+USER_INDEX_PROJECTION = [
+    "id", "username", "email", "enabled", "domain_id", "region", "roles",
+    "mfa_enabled", "factor", "level", "fails", "last_fail",
+]
+USER_INDEXES = {"by-domain": "by_domain", "by-email": "by_email"}
+
+
+def user_index(name, attr):
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": attr, "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": USER_INDEX_PROJECTION},
+    }
+
+
+def wait_indexes(ddb, table, seconds=120.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        desc = ddb.describe_table(TableName=table)["Table"]
+        indexes = desc.get("GlobalSecondaryIndexes", [])
+        if desc["TableStatus"] == "ACTIVE" and all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+            return {i["IndexName"] for i in indexes}
+        if time.monotonic() > deadline:
+            sys.exit(f"timed out waiting for the indexes of {table}")
+        time.sleep(0.5)
+
+
 def create_table(endpoint, table):
     ddb = client("dynamodb", endpoint)
+    attrs = [{"AttributeName": a, "AttributeType": "S"} for a in ["pk", "sk", *USER_INDEXES.values()]]
     try:
         ddb.create_table(
             TableName=table,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
+            AttributeDefinitions=attrs,
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
                 {"AttributeName": "sk", "KeyType": "RANGE"},
             ],
+            GlobalSecondaryIndexes=[user_index(n, a) for n, a in USER_INDEXES.items()],
             BillingMode="PAY_PER_REQUEST",
         )
     except ddb.exceptions.ResourceInUseException:
-        pass  # already there (persistent DynamoDB Local): keep it
+        pass  # already there (persistent DynamoDB Local): keep it, add what it lacks below
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    # A table made before the user indexes gains them, one per UpdateTable (DynamoDB's rule);
+    # its existing users need `identity-manage backfill-user-index` (docs/operations.md).
+    for name, attr in USER_INDEXES.items():
+        if name in wait_indexes(ddb, table):
+            continue
+        ddb.update_table(
+            TableName=table,
+            AttributeDefinitions=attrs,
+            GlobalSecondaryIndexUpdates=[{"Create": user_index(name, attr)}],
+        )
+        print(f"added index {name} to {table}", file=sys.stderr)
+    wait_indexes(ddb, table)
     ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
         ddb.update_time_to_live(

@@ -3,6 +3,10 @@
 //! `identity-manage bootstrap --username NAME [--email EMAIL]` creates the first
 //! `identity:service-admin` directly in the table named by `TABLE_NAME`.
 //!
+//! `identity-manage backfill-user-index` gives users created before the user indexes
+//! (`by-domain`, `by-email`, used by list-users) their index attributes; idempotent, safe
+//! beside live traffic (`docs/operations.md`).
+//!
 //! `identity-manage rotate-key` adds a new data key (wrapped by `KMS_KEY_ID`) to the table:
 //! functions seal with it from their next cold start, and still open what older keys sealed. The password comes from
 //! `ADMIN_PASSWORD` (never from the command line, where `ps` would show it); when unset, one is
@@ -17,7 +21,7 @@ use shared::store::{CreateRefusal, DomainPlan, Store, UserRec};
 
 fn usage() -> anyhow::Error {
     anyhow::anyhow!(
-        "usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)\n       identity-manage rotate-key   (KMS_KEY_ID, TABLE_NAME)"
+        "usage: identity-manage bootstrap --username NAME [--email EMAIL]   (password from ADMIN_PASSWORD)\n       identity-manage rotate-key   (KMS_KEY_ID, TABLE_NAME)\n       identity-manage backfill-user-index   (TABLE_NAME)"
     )
 }
 
@@ -49,12 +53,28 @@ async fn rotate_key() -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn backfill_user_index() -> anyhow::Result<()> {
+    let table = std::env::var("TABLE_NAME").context("TABLE_NAME is not set")?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let done = store
+        .backfill_user_indexes()
+        .await
+        .context("backfill failed")?;
+    println!(
+        "users without index attributes: {}; indexed: {}; changed meanwhile (indexed by their writer): {}",
+        done.missing, done.updated, done.skipped
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bootstrap") => {}
         Some("rotate-key") => return rotate_key().await,
+        Some("backfill-user-index") => return backfill_user_index().await,
         _ => return Err(usage()),
     }
     let mut username = None;

@@ -14,6 +14,8 @@ use serde_json::{Map, Value, json};
 pub struct Ctx {
     /// Path parameters in template order.
     pub params: Vec<(&'static str, String)>,
+    /// Query-string parameters, decoded, in order (a name may repeat).
+    pub query: Vec<(String, String)>,
     /// Request headers.
     pub headers: HeaderMap,
     /// Raw body.
@@ -119,6 +121,7 @@ impl Ctx {
                 return Err(ApiError::NotFound("Resource not found."));
             }
         };
+        let query = query_params(req);
         let headers = req.headers().clone();
         let base_url = match public_base {
             Some(b) => b.to_string(),
@@ -133,6 +136,7 @@ impl Ctx {
         let (request_id, source_ip) = origin(req);
         Ok(Self {
             params,
+            query,
             headers,
             body,
             base_url,
@@ -156,6 +160,14 @@ impl Ctx {
         self.params
             .iter()
             .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of a query-string parameter.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
@@ -249,6 +261,27 @@ fn origin(req: &Request) -> (String, String) {
         ),
         _ => (String::new(), String::new()),
     }
+}
+
+/// The query string as the event carries it (API Gateway v1 and v2 both give it parsed), else
+/// as parsed from the URI.
+fn query_params(req: &Request) -> Vec<(String, String)> {
+    if let Some(q) = req.query_string_parameters_ref().filter(|q| !q.is_empty()) {
+        return q
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
+        })
+        .collect()
 }
 
 fn decode(v: &str) -> String {

@@ -26,7 +26,7 @@ macro_rules! route {
     };
 }
 
-/// Every route of the API (contract §7).
+/// Every route of the API (contract §7, §8.5, §9.5).
 pub const ROUTES: &[Route] = &[
     route!(
         "POST",
@@ -111,6 +111,15 @@ pub const ROUTES: &[Route] = &[
     route!("POST", "/v2.0/tokens", "authenticate"),
     route!("POST", "/v2.0/users", "create-user"),
     route!("GET", "/v2.0/users/{userId}", "get-user"),
+    route!("GET", "/v2.0/users", "list-users"),
+    route!(
+        "GET",
+        "/v2.0/RAX-AUTH/domains/{domainId}/users",
+        "list-domain-users"
+    ),
+    route!("POST", "/v2.0/users/{userId}", "update-user"),
+    route!("PUT", "/v2.0/users/{userId}", "update-user"),
+    route!("DELETE", "/v2.0/users/{userId}", "delete-user"),
     route!("GET", "/v2.0/tokens/{tokenId}", "validate-token"),
     route!("DELETE", "/v2.0/tokens", "revoke-token"),
     route!("DELETE", "/v2.0/tokens/{tokenId}", "revoke-token"),

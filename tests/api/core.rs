@@ -971,7 +971,11 @@ async fn a_known_path_with_a_wrong_method_is_405_bad_method() {
         (Method::GET, "/v2.0/tokens".to_string()),
         (Method::DELETE, "/v2.0/users".to_string()),
         (Method::PATCH, ua.user_path()),
-        (Method::POST, ua.user_path()),
+        (Method::PUT, "/v2.0/users".to_string()),
+        (
+            Method::POST,
+            format!("/v2.0/RAX-AUTH/domains/{}/users", ua.domain()),
+        ),
         (Method::PUT, ua.phones_path()),
     ];
     for (method, path) in cases {

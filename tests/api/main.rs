@@ -18,6 +18,7 @@ mod console;
 mod core;
 mod credentials;
 mod phones;
+mod users_admin;
 
 mod bypass;
 mod enforcement;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// Records the operation of every DynamoDB request the client sends.
 #[derive(Debug, Clone, Default)]
-struct Requests(Arc<Mutex<Vec<String>>>);
+pub struct Requests(Arc<Mutex<Vec<String>>>);
 
 impl Intercept for Requests {
     fn name(&self) -> &'static str {
@@ -39,13 +39,13 @@ impl Intercept for Requests {
 }
 
 impl Requests {
-    fn take(&self) -> Vec<String> {
+    pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
 }
 
 /// A world whose store counts its requests.
-async fn counted() -> (World, Requests) {
+pub async fn counted() -> (World, Requests) {
     let requests = Requests::default();
     let counter = requests.clone();
     let w = World::with_store(move |aws, table| {

@@ -11,6 +11,7 @@
 )]
 
 mod budget;
+mod directory;
 mod expiry;
 mod harness;
 mod keys;

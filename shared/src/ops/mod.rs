@@ -6,6 +6,7 @@
 pub mod bypass;
 pub mod console;
 pub mod credentials;
+pub mod directory;
 pub mod domains;
 pub mod fallback;
 pub mod login;

@@ -1,4 +1,5 @@
-//! Identity core: create-user, get-user, add-role-to-user (§2.17).
+//! Identity core: create-user, get-user, add-role-to-user (§2.17); update-user, delete-user
+//! (§9.2).
 
 use crate::app::App;
 use crate::auth::{Rule, Scope, authorize, authorize_target, path_user, require};
@@ -7,9 +8,12 @@ use crate::domain::{EnforcementLevel, Password, Role, Username, parse_email};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
 use crate::policy;
-use crate::services::{apikeys, lockout, secrets};
-use crate::store::{CreateRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UserRec};
-use crate::wire::requests::CreateUserRequest;
+use crate::services::{apikeys, audit, lockout, secrets};
+use crate::store::{
+    CreateRefusal, DeleteRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UpdateRefusal, UserChange,
+    UserRec,
+};
+use crate::wire::requests::{CreateUserRequest, UpdateUserRequest};
 use crate::wire::responses::{
     CreatedUser, CreatedUserResponse, RoleResponse, RoleView, UserResponse, UserView,
 };
@@ -171,4 +175,145 @@ pub async fn add_role_to_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiE
     }
     let role = RoleView::from(role);
     Ok(Reply::body(StatusCode::OK, &RoleResponse { role }))
+}
+
+/// `POST /v2.0/users/{userId}` and `PUT` on the same path (update-user, §9.2).
+///
+/// Rule A; rule L is enough for `email` and `enabled`; a user never changes its own
+/// `enabled`. Disabling and any password change revoke every token of the user and end its
+/// open MFA sessions, in the same write.
+///
+/// # Errors
+/// 400, 401, 403, 404, 409, 415, 503.
+pub async fn update_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
+    let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
+    let (c, t) = (caller.user.subject(), target.subject());
+    let rule_a = policy::can_manage(&c, &t);
+    let on_self = policy::is_self(&c, &t);
+    const NO_USER: &str = "Request body must contain a 'user' object.";
+    let u = ctx
+        .body::<UpdateUserRequest>()?
+        .user
+        .required(NO_USER, NO_USER)?;
+    let username = match u.username.optional("username must be a string.")? {
+        Some(n) => Some(Username::parse(&n)?),
+        None => None,
+    };
+    let email = match u.email.optional("email must be a string.")? {
+        Some(e) => Some(parse_email(&e)?),
+        None => None,
+    };
+    let enabled = u
+        .enabled
+        .optional("enabled must be a boolean.")?
+        .map(|f| f.0);
+    let password = match u.password.optional("OS-KSADM:password must be a string.")? {
+        Some(p) => Some(Password::parse(&p)?),
+        None => None,
+    };
+    if username.is_none() && email.is_none() && enabled.is_none() && password.is_none() {
+        return Err(ApiError::BadRequest(
+            "Nothing to update: give username, email, enabled or OS-KSADM:password.",
+        ));
+    }
+    // Rule L (user-manage-limited) covers email and enabled only.
+    require(rule_a || (username.is_none() && password.is_none()))?;
+    if on_self && enabled.is_some() {
+        return Err(ApiError::Forbidden(
+            "Users cannot change the enabled status of their own account.",
+        ));
+    }
+    // The password of an MFA user is changed only with a second factor behind the token
+    // (§9.2 change-password): an API-key token alone must not replace it.
+    if on_self && password.is_some() && target.mfa_enabled && !caller.token.is_mfa() {
+        return Err(ApiError::Forbidden(
+            "Multi-factor authentication is required for this change",
+        ));
+    }
+    let password_hash = match &password {
+        Some(p) => Some(crypto::hash_password(p.expose())?),
+        None => None,
+    };
+    let revoke = enabled == Some(false) || password_hash.is_some();
+    let change = UserChange {
+        username: username
+            .filter(|n| n.as_str() != target.username)
+            .map(|n| (n.as_str().to_string(), n.key())),
+        email: email.filter(|e| *e != target.email),
+        enabled,
+        password_hash,
+        revoke_all_at: revoke.then(|| app.now_ms()),
+    };
+    match app.store.change_user(&target, &change).await? {
+        Ok(()) => {}
+        Err(UpdateRefusal::Duplicate) => {
+            return Err(ApiError::Conflict("Username already exists."));
+        }
+        Err(UpdateRefusal::Changed) => {
+            return Err(ApiError::Conflict(
+                "The user was changed concurrently; read it again and retry.",
+            ));
+        }
+    }
+    tracing::info!(user_id = %target.id, revoked = revoke, "user updated");
+    audit::acted(&ctx, "user.update", &caller.user, &target);
+    if change.password_hash.is_some() {
+        audit::acted(&ctx, "user.password", &caller.user, &target);
+    }
+    match enabled {
+        Some(false) if target.enabled => audit::acted(&ctx, "user.disable", &caller.user, &target),
+        Some(true) if !target.enabled => audit::acted(&ctx, "user.enable", &caller.user, &target),
+        _ => {}
+    }
+    let mut updated = target;
+    if let Some((name, _)) = change.username {
+        updated.username = name;
+    }
+    if let Some(e) = change.email {
+        updated.email = e;
+    }
+    if let Some(en) = enabled {
+        updated.enabled = en;
+    }
+    let user = UserView::new(&updated, lockout::is_locked(app, &updated));
+    Ok(Reply::body(StatusCode::OK, &UserResponse { user }))
+}
+
+/// `DELETE /v2.0/users/{userId}` (delete-user, §9.2): rule A, never self; a user-admin only
+/// as the last user of its domain. Everything the user owns goes; its username is free at
+/// once; `404` afterwards.
+///
+/// # Errors
+/// 401, 403, 404, 409, 503.
+pub async fn delete_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
+    let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::A).await?;
+    if caller.user.id == target.id {
+        return Err(ApiError::Forbidden(
+            "Users cannot delete their own account.",
+        ));
+    }
+    let last_only = target.roles.contains(&Role::UserAdmin);
+    // A device added between the read and the write changes the snapshot: read again.
+    for _ in 0..3 {
+        let bundle = app.store.get_bundle(&target.id).await?;
+        if bundle.user.is_none() {
+            return Err(errs::NO_USER);
+        }
+        match app.store.delete_user(&bundle, last_only).await? {
+            Ok(()) => {
+                tracing::info!(user_id = %target.id, "user deleted");
+                audit::acted(&ctx, "user.delete", &caller.user, &target);
+                return Ok(Reply::empty(StatusCode::NO_CONTENT));
+            }
+            Err(DeleteRefusal::NotLast) => {
+                return Err(ApiError::Forbidden(
+                    "A user-admin can be deleted only when it is the last user of its domain.",
+                ));
+            }
+            Err(DeleteRefusal::Changed) => {}
+        }
+    }
+    Err(ApiError::Conflict(
+        "The user was changed concurrently; read it again and retry.",
+    ))
 }

@@ -364,4 +364,59 @@ impl Table {
             }
         }
     }
+
+    /// Every item of one partition of a global secondary index (`Query`, all pages; index
+    /// reads are eventually consistent).
+    pub(super) async fn query_index(
+        &self,
+        index: &str,
+        attr: &str,
+        value: String,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(index)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", attr)
+                .expression_attribute_values(":k", super::item::s(value.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// One page of a filtered `Scan` of the whole table (operator tooling only: no function
+    /// is granted `Scan`). Returns the matching items and where the next page starts.
+    pub(super) async fn scan_page(
+        &self,
+        filter: Expr,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let cond = filter.condition();
+        let (names, values) = filter.into_parts();
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .set_filter_expression(cond)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((out.items.unwrap_or_default(), next))
+    }
 }

@@ -76,6 +76,42 @@ pub(crate) fn number_pk(key: &str) -> String {
 }
 pub(crate) const NUMBER_SK: &str = "SMSNUM";
 
+/// The index of user items by domain (partition key [`DOMAIN_INDEX_ATTR`] = `DOMAIN#<domainId>`).
+pub(crate) const DOMAIN_INDEX: &str = "by-domain";
+/// Attribute that places a user item in [`DOMAIN_INDEX`] (absent for users without a domain).
+pub(crate) const DOMAIN_INDEX_ATTR: &str = "by_domain";
+/// The index of user items by email (partition key [`EMAIL_INDEX_ATTR`] = `EMAIL#<lower-case email>`).
+pub(crate) const EMAIL_INDEX: &str = "by-email";
+/// Attribute that places a user item in [`EMAIL_INDEX`].
+pub(crate) const EMAIL_INDEX_ATTR: &str = "by_email";
+
+/// Value of [`DOMAIN_INDEX_ATTR`] for a domain.
+pub(crate) fn domain_index_key(domain_id: &str) -> String {
+    format!("DOMAIN#{domain_id}")
+}
+/// Value of [`EMAIL_INDEX_ATTR`] for an email (case-insensitive).
+pub(crate) fn email_index_key(email: &str) -> String {
+    format!("EMAIL#{}", email.to_lowercase())
+}
+
+/// The user attributes both indexes project (besides the keys): exactly what the get-user
+/// view, the lock state and the rules A/L read. No hash, sealed value or counter of secrets.
+/// `template.yaml` and `scripts/local_aws.py` declare the same list.
+pub const USER_INDEX_PROJECTION: &[&str] = &[
+    "id",
+    "username",
+    "email",
+    "enabled",
+    "domain_id",
+    "region",
+    "roles",
+    "mfa_enabled",
+    "factor",
+    "level",
+    "fails",
+    "last_fail",
+];
+
 pub(crate) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
@@ -88,6 +124,10 @@ pub(crate) fn user_to_item(u: &UserRec) -> Item {
     i.insert("enabled".into(), b(u.enabled));
     if let Some(d) = &u.domain_id {
         i.insert("domain_id".into(), s(d));
+        i.insert(DOMAIN_INDEX_ATTR.into(), s(domain_index_key(d)));
+    }
+    if !u.email.is_empty() {
+        i.insert(EMAIL_INDEX_ATTR.into(), s(email_index_key(&u.email)));
     }
     i.insert("region".into(), s(&u.region));
     i.insert("pwd".into(), s(&u.password_hash));

@@ -4,7 +4,7 @@
 //! invariant it guarantees under any concurrency and the requests it makes.
 //!
 //! - [`records`]: the plain structs read and written.
-//! - `users`, `credentials`, `phone`, `devices`, `login`, `guessing`, `mfa`, `domains`,
+//! - `users`, `directory` (list and find users; index backfill), `credentials`, `phone`, `devices`, `login`, `guessing`, `mfa`, `domains`,
 //!   `limits`, `keys`: the methods, by aggregate.
 //! - `client` (generic requests, error classification, retries), `expr` (expression builder)
 //!   and `item` (record <-> item mapping) are private.
@@ -16,6 +16,7 @@
 mod client;
 mod credentials;
 mod devices;
+mod directory;
 mod domains;
 mod expr;
 mod guessing;
@@ -29,7 +30,9 @@ pub mod records;
 mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
+pub use directory::Backfill;
 pub use guessing::LoginAttempt;
+pub use item::USER_INDEX_PROJECTION;
 pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
 pub use login::{FinishLogin, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};
@@ -37,7 +40,7 @@ pub use phone::PhoneRemoval;
 pub use records::{
     BypassRec, DeviceRec, DomainRec, PhoneRec, PinRec, SessionRec, TokenRec, UserBundle, UserRec,
 };
-pub use users::{CreateRefusal, DomainPlan};
+pub use users::{CreateRefusal, DeleteRefusal, DomainPlan, UpdateRefusal, UserChange};
 
 /// What went wrong talking to DynamoDB (a failed condition is not an error: see the module).
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,12 @@
 //! Users: reads of the user item and its partition, creation, roles.
 
-use super::client::Write;
+use super::client::{Updated, Write};
 use super::expr::Expr;
-use super::item::{self, Item, get_s, key, s};
+use super::item::{self, Item, b, get_s, key, n, s};
 use super::{DomainRec, Store, StoreError, UserBundle, UserRec, is_domain_id, is_issued_id};
+
+/// Most writes DynamoDB takes in one `TransactWriteItems`.
+const MAX_TX: usize = 100;
 use crate::domain::Role;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -35,6 +38,52 @@ pub enum CreateRefusal {
     DomainTaken,
     /// The joined domain does not exist.
     NoDomain,
+}
+
+/// One update-user change (§9.2), applied by [`Store::change_user`] as one write.
+#[derive(Clone, Default)]
+pub struct UserChange {
+    /// New username: (as given, lower-case key).
+    pub username: Option<(String, String)>,
+    /// New email.
+    pub email: Option<String>,
+    /// New enabled flag.
+    pub enabled: Option<bool>,
+    /// New password (Argon2id PHC string).
+    pub password_hash: Option<String>,
+    /// Revoke every token of the user issued at or before this instant (ms) and end its open
+    /// MFA sessions (disable, password change).
+    pub revoke_all_at: Option<u64>,
+}
+
+impl std::fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserChange")
+            .field("username", &self.username.is_some())
+            .field("email", &self.email.is_some())
+            .field("enabled", &self.enabled)
+            .field("password", &self.password_hash.is_some())
+            .field("revoke_all_at", &self.revoke_all_at)
+            .finish()
+    }
+}
+
+/// Why `change_user` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateRefusal {
+    /// The new username is taken.
+    Duplicate,
+    /// The user was deleted, renamed or given another email since it was read.
+    Changed,
+}
+
+/// Why `delete_user` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteRefusal {
+    /// The user changed since it was read (read again and retry), or is gone.
+    Changed,
+    /// The domain has other users (the user-admin must be the last).
+    NotLast,
 }
 
 fn roles_attr(roles: &[Role]) -> AttributeValue {
@@ -200,5 +249,186 @@ impl Store {
             .update(item::user_pk(user_id), item::USER_SK, e)
             .await?;
         Ok(matches!(out, super::client::Updated::Done(_)))
+    }
+
+    /// Applies `change` to `user` as read (update-user, §9.2). Without a new username key: 1
+    /// `UpdateItem`. With one: 1 `TransactWriteItems` of the user update, `Put NAME#<new>` if
+    /// absent and `Delete NAME#<old>` (if still this user's).
+    ///
+    /// Invariant: usernames stay unique and the user and its reservation change together, all
+    /// or nothing, however many requests race (two renames to one name: exactly one wins, the
+    /// other gets `Duplicate`). The write is a compare-and-set on the `username` and `email`
+    /// read, so the index attributes written beside them (`by_domain`, `by_email`; also
+    /// backfilled here) never lag a concurrent rename or email change: a concurrent change
+    /// gives `Changed`. Revocation (`revoked_all`) and the end of open MFA sessions (`ADD
+    /// mfa_epoch 1`) are in the same write as the change that causes them.
+    ///
+    /// # Errors
+    /// DynamoDB faults (conflicts and throttles after retries).
+    pub async fn change_user(
+        &self,
+        user: &UserRec,
+        change: &UserChange,
+    ) -> Result<Result<(), UpdateRefusal>, StoreError> {
+        let mut e = Expr::new();
+        e.cond_exists()
+            .cond_eq("username", s(&user.username))
+            .cond_eq("email", s(&user.email));
+        if let Some((name, _)) = &change.username {
+            e.set("username", s(name));
+        }
+        let email = change.email.as_deref().unwrap_or(&user.email);
+        if let Some(new) = &change.email {
+            e.set("email", s(new));
+        }
+        if !email.is_empty() {
+            e.set(item::EMAIL_INDEX_ATTR, s(item::email_index_key(email)));
+        }
+        if let Some(d) = &user.domain_id {
+            e.set(item::DOMAIN_INDEX_ATTR, s(item::domain_index_key(d)));
+        }
+        if let Some(en) = change.enabled {
+            e.set("enabled", b(en));
+        }
+        if let Some(h) = &change.password_hash {
+            e.set("pwd", s(h));
+        }
+        if let Some(at) = change.revoke_all_at {
+            e.set("revoked_all", n(at)).add("mfa_epoch", 1);
+        }
+        let pk = item::user_pk(&user.id);
+        let old_key = user.username.to_ascii_lowercase();
+        let new_key = change
+            .username
+            .as_ref()
+            .map(|(_, k)| k.clone())
+            .filter(|k| *k != old_key);
+        let Some(new_key) = new_key else {
+            return Ok(match self.table.update(pk, item::USER_SK, e).await? {
+                Updated::Done(_) => Ok(()),
+                Updated::Refused(_) => Err(UpdateRefusal::Changed),
+            });
+        };
+        let mut name_item = key(item::name_pk(&new_key), item::NAME_SK);
+        name_item.insert("user_id".into(), s(&user.id));
+        if let Some(d) = &user.domain_id {
+            name_item.insert("domain_id".into(), s(d));
+        }
+        let mut old = Expr::new();
+        let (pk_name, uid) = (old.name("pk"), old.name("user_id"));
+        let me = old.val(s(&user.id));
+        old.cond(format!("attribute_not_exists({pk_name}) OR {uid} = {me}"));
+        let writes = vec![
+            Write::Update {
+                pk,
+                sk: item::USER_SK.into(),
+                expr: e,
+            },
+            Write::Put {
+                item: name_item,
+                if_absent: true,
+            },
+            Write::Delete {
+                pk: item::name_pk(&old_key),
+                sk: item::NAME_SK.into(),
+                cond: old,
+            },
+        ];
+        Ok(match self.table.transact(writes).await? {
+            Ok(()) => Ok(()),
+            Err(flags) if flags.get(1).copied().unwrap_or(false) => Err(UpdateRefusal::Duplicate),
+            Err(_) => Err(UpdateRefusal::Changed),
+        })
+    }
+
+    /// Deletes the user read as `bundle` and everything it owns (delete-user, §9.2): the user
+    /// item (phone, PIN, API key, counters live on it), its username reservation (free again
+    /// at once), its domain's user count, its OTP devices, bypass codes and MFA sessions. 1
+    /// `TransactWriteItems` when the partition holds fewer than ~95 items (it always does
+    /// unless expired sessions or codes are awaiting TTL); the rest, void without the user,
+    /// goes in further transactions of at most 100 deletes. Its tokens die with the user
+    /// (validation needs it) and expire by TTL.
+    ///
+    /// Invariant: all or nothing for the user, its name, its domain count and its devices;
+    /// only if the user is still as read (same username and device count); with
+    /// `last_in_domain`, only while the domain counts exactly one user, whatever joins it
+    /// concurrently.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn delete_user(
+        &self,
+        bundle: &UserBundle,
+        last_in_domain: bool,
+    ) -> Result<Result<(), DeleteRefusal>, StoreError> {
+        let Some(user) = &bundle.user else {
+            return Ok(Err(DeleteRefusal::Changed));
+        };
+        let pk = item::user_pk(&user.id);
+        let mut cond = Expr::new();
+        cond.cond_exists()
+            .cond_eq("username", s(&user.username))
+            .cond_eq("otp_count", n(user.otp_count));
+        let mut name = Expr::new();
+        let (pk_name, uid) = (name.name("pk"), name.name("user_id"));
+        let me = name.val(s(&user.id));
+        name.cond(format!("attribute_not_exists({pk_name}) OR {uid} = {me}"));
+        let mut writes = vec![
+            Write::Delete {
+                pk: pk.clone(),
+                sk: item::USER_SK.into(),
+                cond,
+            },
+            Write::Delete {
+                pk: item::name_pk(&user.username.to_ascii_lowercase()),
+                sk: item::NAME_SK.into(),
+                cond: name,
+            },
+        ];
+        if let Some(d) = &user.domain_id {
+            let mut e = Expr::new();
+            e.cond_exists().add("users", -1);
+            if last_in_domain {
+                e.cond_eq("users", n(1));
+            }
+            writes.push(Write::Update {
+                pk: item::domain_pk(d),
+                sk: item::DOMAIN_SK.into(),
+                expr: e,
+            });
+        }
+        for d in &bundle.devices {
+            writes.push(Write::delete_any(pk.clone(), item::device_sk(&d.id)));
+        }
+        // The current bypass set first, then sessions, then anything older.
+        let current = user.bypass_set.as_deref().unwrap_or("");
+        let (codes, older): (Vec<_>, Vec<_>) =
+            bundle.bypass.iter().partition(|c| c.set_id == current);
+        let mut rest: Vec<String> = codes.iter().map(|c| c.sk.clone()).collect();
+        rest.extend(bundle.sessions.iter().map(|se| item::session_sk(&se.hash)));
+        rest.extend(older.iter().map(|c| c.sk.clone()));
+        let room = MAX_TX.saturating_sub(writes.len()).min(rest.len());
+        let later = rest.split_off(room);
+        writes.extend(rest.into_iter().map(|sk| Write::delete_any(pk.clone(), sk)));
+        if let Err(flags) = self.table.transact(writes).await? {
+            let domain_refused = user.domain_id.is_some() && flags.get(2).copied().unwrap_or(false);
+            let user_refused = flags.first().copied().unwrap_or(false);
+            return Ok(Err(if last_in_domain && domain_refused && !user_refused {
+                DeleteRefusal::NotLast
+            } else {
+                DeleteRefusal::Changed
+            }));
+        }
+        for chunk in later.chunks(MAX_TX) {
+            let deletes = chunk
+                .iter()
+                .map(|sk| Write::delete_any(pk.clone(), sk.clone()))
+                .collect();
+            // Void without the user and expiring by TTL anyway: a failure here is only logged.
+            if let Err(e) = self.table.transact(deletes).await {
+                tracing::warn!(user_id = %user.id, error = %e, "leftover items of a deleted user kept until TTL");
+            }
+        }
+        Ok(Ok(()))
     }
 }

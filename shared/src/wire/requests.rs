@@ -21,6 +21,7 @@ redacted_debug!(
     PasswordCredentials,
     PasscodeCredentials,
     NewUser,
+    UserUpdate,
     VerificationCode
 );
 
@@ -116,6 +117,31 @@ pub struct NewUser {
     /// Domain (the examples send numbers too).
     #[serde(default, rename = "RAX-AUTH:domainId")]
     pub domain_id: Field<Text>,
+}
+
+/// `POST /v2.0/users/{userId}` and `PUT` on the same path (update-user).
+#[derive(Debug, Deserialize)]
+pub struct UpdateUserRequest {
+    /// `user`.
+    #[serde(default)]
+    pub user: Field<UserUpdate>,
+}
+
+/// The `user` object of update-user: only the fields to change.
+#[derive(Deserialize)]
+pub struct UserUpdate {
+    /// New username.
+    #[serde(default)]
+    pub username: Field<String>,
+    /// New email.
+    #[serde(default)]
+    pub email: Field<String>,
+    /// Enable or disable (not on self).
+    #[serde(default)]
+    pub enabled: Field<Flag>,
+    /// New password.
+    #[serde(default, rename = "OS-KSADM:password")]
+    pub password: Field<String>,
 }
 
 /// `POST {MF}/mobile-phones`.

@@ -169,6 +169,13 @@ pub struct UserResponse {
     pub user: UserView,
 }
 
+/// `{"users": […]}` of list-users and list-domain-users: get-user objects.
+#[derive(Debug, Serialize)]
+pub struct UsersResponse {
+    /// The users the caller may see.
+    pub users: Vec<UserView>,
+}
+
 /// The `user` object of get-user.
 #[derive(Debug, Serialize)]
 pub struct UserView {

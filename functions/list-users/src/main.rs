@@ -1,0 +1,10 @@
+//! `GET /v2.0/users`
+use lambda_http::{Error, run, service_fn};
+use shared::{App, app::Needs, ops};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = App::init("list-users", Needs::default()).await?;
+    run(service_fn(|req| app.serve(req, ops::directory::list_users))).await
+}
