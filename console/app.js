@@ -720,9 +720,9 @@ function usersTable(users, errors) {
   if (!users.length) return h('p', {}, 'No users to show.');
   const rows = users.map((u) => userRow(u, errors));
   return h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Users table', tabindex: 0 },
-    h('table', {},
+    h('table', { class: 'users' },
       h('caption', { class: 'sr-only' }, 'Users you can manage'),
-      h('thead', {}, h('tr', {}, ['Username', 'Email', 'Account', 'Multi-factor', 'State', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ['User', 'Status', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows)));
 }
 
@@ -773,11 +773,11 @@ function userRow(u, errors) {
     actions.append(toggle);
   }
   return h('tr', {},
-    h('th', { scope: 'row' }, u.username, self ? ' (you)' : ''),
-    h('td', {}, u.email || ''),
-    h('td', {}, enabled ? 'Enabled' : 'Disabled'),
-    h('td', {}, mfa ? `On (${FACTOR_NAMES[u['RAX-AUTH:factorType']] || 'set'})` : 'Off'),
-    h('td', {}, locked ? badge('Locked', 'warn') : mfa ? 'Active' : '—'),
+    h('th', { scope: 'row' }, h('span', { class: 'name' }, u.username, self ? ' (you)' : ''), h('span', { class: 'email' }, u.email || '')),
+    h('td', {}, h('ul', { class: 'facts-inline' },
+      h('li', {}, enabled ? 'Account enabled' : badge('Account disabled', 'warn')),
+      h('li', {}, mfa ? `Multi-factor on (${FACTOR_NAMES[u['RAX-AUTH:factorType']] || 'set'})` : 'Multi-factor off'),
+      locked ? h('li', {}, badge('Locked', 'warn')) : null)),
     h('td', {}, self ? '' : actions, cellOut));
 }
 
