@@ -26,6 +26,9 @@ pub struct Config {
     pub aws_native_roots: bool,
     /// SMS sender id (`SMS_SENDER_ID`).
     pub sms_sender_id: String,
+    /// `TOTP_ISSUER`: the issuer in OTP devices' key URIs (`Rackspace`): the name an
+    /// authenticator app shows beside the account.
+    pub totp_issuer: String,
     /// Minimum seconds between two SMS to one number (`SMS_MIN_INTERVAL_SECONDS`, 30).
     pub sms_min_interval_secs: u64,
     /// Most SMS to one number per hour (`SMS_HOURLY_LIMIT`, 5).
@@ -134,6 +137,7 @@ impl Config {
             },
             aws_native_roots: parse("AWS_TRUST_NATIVE_ROOTS", false)?,
             sms_sender_id: var("SMS_SENDER_ID").unwrap_or_else(|| "Rackspace".into()),
+            totp_issuer: var("TOTP_ISSUER").unwrap_or_else(|| crate::totp::ISSUER.into()),
             sms_min_interval_secs: parse("SMS_MIN_INTERVAL_SECONDS", 30)?,
             sms_hourly_limit: positive("SMS_HOURLY_LIMIT", 5)?,
             pin_ttl_secs: positive("PIN_TTL_SECONDS", 600)?,

@@ -1,5 +1,8 @@
-//! Logging setup: JSON lines (Lambda's JSON log format), level from `AWS_LAMBDA_LOG_LEVEL`
-//! (set by Lambda's advanced logging controls) or `RUST_LOG` (a plain level such as `info`).
+//! Logging setup: JSON lines (Lambda's JSON log format), level from `LOG_LEVEL` (the
+//! template's `LogLevel`), else `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls),
+//! else `RUST_LOG` (a plain level such as `info`). Audit events (target `audit`) are written at
+//! every level: an operator who turns the logs down to WARN keeps the audit trail (and the EMF
+//! metric lines, which `services::metrics` prints itself).
 //! Nothing secret is ever logged, at any level: secret-bearing types redact themselves in
 //! `Debug`, handlers log ids and reasons only, and other crates are capped at INFO.
 //!
@@ -61,20 +64,34 @@ fn level(raw: &str) -> LevelFilter {
     }
 }
 
+/// Whether an event passes at the configured `max` level: audit events always do (they are
+/// written at INFO and nothing secret is in them), everything else within `max` and
+/// [`allowed`].
+fn passes(target: &str, level: Level, max: LevelFilter) -> bool {
+    (target == AUDIT_TARGET && level <= Level::INFO) || (level <= max && allowed(target, level))
+}
+
+/// The target of audit events (`services::audit`).
+pub const AUDIT_TARGET: &str = "audit";
+
 /// Installs the global subscriber (call once in `main`).
 pub fn init() {
-    let raw = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+    let raw = std::env::var("LOG_LEVEL")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
+    let max = level(&raw);
+    // The subscriber's own ceiling is at least INFO, so audit events reach the filter.
+    let ceiling = std::cmp::max(max, LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_max_level(level(&raw))
+        .with_max_level(ceiling)
         .with_current_span(false)
         .with_target(true)
         .with_ansi(false)
         .finish()
-        .with(tracing_subscriber::filter::filter_fn(|m| {
-            allowed(m.target(), *m.level())
+        .with(tracing_subscriber::filter::filter_fn(move |m| {
+            passes(m.target(), *m.level(), max)
         }))
         .try_init();
 }
@@ -107,5 +124,25 @@ mod tests {
         assert!(allowed("shared::ops::login", Level::TRACE));
         assert!(allowed("authenticate", Level::DEBUG));
         assert!(!allowed("sharedish", Level::DEBUG));
+    }
+
+    #[test]
+    fn audit_events_pass_at_every_level_and_nothing_else_does_below_it() {
+        for max in [LevelFilter::OFF, LevelFilter::ERROR, LevelFilter::WARN] {
+            assert!(passes(AUDIT_TARGET, Level::INFO, max), "{max}");
+            assert!(!passes("shared::ops::login", Level::INFO, max), "{max}");
+            assert!(!passes("lambda_runtime", Level::INFO, max), "{max}");
+        }
+        assert!(passes(
+            "shared::ops::login",
+            Level::ERROR,
+            LevelFilter::WARN
+        ));
+        assert!(!passes(AUDIT_TARGET, Level::DEBUG, LevelFilter::WARN));
+        assert!(passes(
+            "shared::ops::login",
+            Level::DEBUG,
+            LevelFilter::DEBUG
+        ));
     }
 }

@@ -15,6 +15,12 @@ pub const DIGITS: usize = 6;
 /// Issuer shown in authenticator apps.
 pub const ISSUER: &str = "Rackspace";
 
+/// The issuer as it appears in a key URI: URL-encoded (a configured `TOTP_ISSUER` may hold
+/// spaces), `:` not allowed (it separates issuer and account in the label).
+fn issuer_part(issuer: &str) -> String {
+    urlencoding::encode(&issuer.replace(':', " ")).into_owned()
+}
+
 /// A 160-bit TOTP seed. Zeroed on drop; `Debug` is redacted.
 pub struct Seed(Zeroizing<Vec<u8>>);
 
@@ -74,10 +80,12 @@ pub fn verify(seed: &Seed, code: &str, now_secs: u64) -> Option<u64> {
     matched
 }
 
-/// `otpauth://totp/Rackspace:{username}?secret={BASE32}&issuer=Rackspace` (contract §2.7).
-pub fn key_uri(seed: &Seed, username: &str) -> Zeroizing<String> {
+/// `otpauth://totp/{issuer}:{username}?secret={BASE32}&issuer={issuer}` (contract §2.7; the
+/// issuer is `Rackspace` unless `TOTP_ISSUER` says otherwise).
+pub fn key_uri(seed: &Seed, username: &str, issuer: &str) -> Zeroizing<String> {
+    let issuer = issuer_part(issuer);
     Zeroizing::new(format!(
-        "otpauth://totp/{ISSUER}:{}?secret={}&issuer={ISSUER}",
+        "otpauth://totp/{issuer}:{}?secret={}&issuer={issuer}",
         urlencoding::encode(username),
         seed.base32().as_str()
     ))
@@ -192,12 +200,21 @@ mod tests {
     #[test]
     fn key_uri_has_the_contract_shape() {
         let seed = rfc_seed();
-        let uri = key_uri(&seed, "jq smith");
+        let uri = key_uri(&seed, "jq smith", ISSUER);
         assert_eq!(
             uri.as_str(),
             "otpauth://totp/Rackspace:jq%20smith?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Rackspace"
         );
         assert_eq!(seed.base32().len(), 32);
+    }
+
+    #[test]
+    fn a_configured_issuer_is_url_encoded_and_cannot_split_the_label() {
+        let uri = key_uri(&rfc_seed(), "jq", "Acme Cloud: EU");
+        assert_eq!(
+            uri.as_str(),
+            "otpauth://totp/Acme%20Cloud%20%20EU:jq?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%20Cloud%20%20EU"
+        );
     }
 
     #[test]

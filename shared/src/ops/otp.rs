@@ -56,7 +56,7 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     if !app.store.add_device(&rec, MAX_DEVICES).await? {
         return Err(FULL);
     }
-    let uri = totp::key_uri(&seed, &target.username);
+    let uri = totp::key_uri(&seed, &target.username, &app.config.totp_issuer);
     let qr = totp::qr_data_url(&uri)?;
     audit::acted(&ctx, "device.add", &caller.user, &target);
     let device = DeviceView {

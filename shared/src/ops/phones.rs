@@ -90,9 +90,9 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let number = secrets::open_phone(app, &target.id, phone).await?;
     let pin = crypto::random_digits(6);
     let minutes = app.config.pin_ttl_secs.div_ceil(60);
-    let message = format!(
-        "Your Rackspace phone verification code is {pin}. It expires in {minutes} minutes."
-    );
+    let brand = &app.config.sms_sender_id;
+    let message =
+        format!("Your {brand} phone verification code is {pin}. It expires in {minutes} minutes.");
     sms::send_limited(app, &target, &number, &message, true).await?;
     let expires = app.now_ms() / 1000 + app.config.pin_ttl_secs;
     let pin_id = crypto::new_id();

@@ -1,13 +1,26 @@
 //! Metrics as CloudWatch Embedded Metric Format lines (one JSON object per line on stdout;
-//! CloudWatch Logs turns them into metrics, no API call). Namespace `Identity`. The template's
-//! alarms read them. Names and dimensions: `docs/operations.md`.
+//! CloudWatch Logs turns them into metrics, no API call). Namespace `METRIC_NAMESPACE` (the
+//! template sets `Identity/<stack name>`, so two stacks never share alarms), `Identity` when
+//! unset. The template's alarms read them. Names and dimensions: `docs/operations.md`.
 
 #![allow(clippy::print_stdout)]
 
 use serde_json::{Map, Value, json};
 
-/// The metric namespace.
-pub const NAMESPACE: &str = "Identity";
+/// The metric namespace when `METRIC_NAMESPACE` is unset.
+pub const DEFAULT_NAMESPACE: &str = "Identity";
+
+/// The metric namespace, read once.
+fn namespace() -> &'static str {
+    static NS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NS.get_or_init(|| {
+        std::env::var("METRIC_NAMESPACE")
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty() && v.len() <= 255)
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+    })
+}
 
 /// Counts one occurrence of `name` with the given dimensions, at `now_ms`.
 pub fn count(now_ms: u64, name: &str, dimensions: &[(&str, &str)]) {
@@ -21,7 +34,7 @@ fn line(now_ms: u64, name: &str, dimensions: &[(&str, &str)]) -> Value {
         json!({
             "Timestamp": now_ms,
             "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
+                "Namespace": namespace(),
                 "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
                 "Metrics": [{"Name": name, "Unit": "Count"}],
             }],

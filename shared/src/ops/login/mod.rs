@@ -250,9 +250,9 @@ async fn challenge(
         let number = secrets::open_phone(app, &user.id, phone).await?;
         let passcode = crypto::random_digits(7);
         let minutes = app.config.session_ttl_secs.div_ceil(60);
-        let message = format!(
-            "Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes."
-        );
+        let brand = &app.config.sms_sender_id;
+        let message =
+            format!("Your {brand} login passcode is {passcode}. It expires in {minutes} minutes.");
         // Sent before the session is stored: a failed send leaves no passcode behind.
         sms::send_limited(app, user, &number, &message, false).await?;
         let context = secrets::passcode_context(&user.id, &session_hash);
