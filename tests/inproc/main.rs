@@ -15,4 +15,5 @@ mod expiry;
 mod harness;
 mod keys;
 mod locks;
+mod third;
 mod throttle;

@@ -93,7 +93,7 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let message = format!(
         "Your Rackspace phone verification code is {pin}. It expires in {minutes} minutes."
     );
-    sms::send_limited(app, &target, &number, &message, true).await?;
+    sms::send_limited(app, &target, &number, &message, sms::SmsKind::Verification).await?;
     let expires = app.now_ms() / 1000 + app.config.pin_ttl_secs;
     let pin_id = crypto::new_id();
     let hash = secrets::hash_code(app, &pin, &secrets::pin_context(&target.id, &pin_id)).await?;

@@ -254,7 +254,7 @@ async fn challenge(
             "Your Rackspace login passcode is {passcode}. It expires in {minutes} minutes."
         );
         // Sent before the session is stored: a failed send leaves no passcode behind.
-        sms::send_limited(app, user, &number, &message, false).await?;
+        sms::send_limited(app, user, &number, &message, sms::SmsKind::LoginPasscode).await?;
         let context = secrets::passcode_context(&user.id, &session_hash);
         passcode_hash = Some(secrets::hash_code(app, &passcode, &context).await?);
     }
