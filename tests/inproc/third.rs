@@ -54,3 +54,140 @@ async fn a_stranger_who_spends_the_numbers_verification_allowance_cannot_block_t
         w.passcode(&session, &code).await.expect(200);
     }
 }
+
+/// A domain with a user-admin whose MFA is on, holding an MFA token.
+async fn domain_with_mfa_user_admin(
+    w: &World,
+    level: shared::domain::EnforcementLevel,
+) -> (String, User) {
+    use shared::domain::{EnforcementLevel, Role};
+    use shared::store::{DomainPlan, DomainRec, MfaChange, UserRec};
+    let domain = format!("dom{}", &shared::crypto::new_id()[..12]);
+    let username = format!("ua{}", &shared::crypto::new_id()[..12]);
+    let password = format!("Pw{}9", shared::crypto::new_id());
+    let user = UserRec {
+        id: shared::crypto::new_id(),
+        username: username.clone(),
+        email: format!("{username}@example.com"),
+        enabled: true,
+        domain_id: Some(domain.clone()),
+        region: "DFW".into(),
+        password_hash: shared::crypto::hash_password(&password).unwrap(),
+        roles: vec![Role::UserAdmin],
+        level: EnforcementLevel::Default,
+        ..UserRec::default()
+    };
+    let plan = DomainPlan::Create(DomainRec {
+        id: domain.clone(),
+        name: domain.clone(),
+        enabled: true,
+        description: String::new(),
+        level,
+        users: 1,
+        revoked_non_mfa: 0,
+    });
+    let created = w
+        .app
+        .store
+        .create_user(&user, &username.to_ascii_lowercase(), &plan)
+        .await;
+    assert!(matches!(created, Ok(Ok(()))), "{created:?}");
+    let on = MfaChange {
+        enabled: Some(true),
+        ..MfaChange::default()
+    };
+    assert!(w.app.store.apply_mfa_change(&user.id, &on).await.unwrap());
+    let (token, _) =
+        shared::services::tokens::issue(w.app, &user, &["OTPPASSCODE", "PASSWORD"], false)
+            .await
+            .unwrap();
+    let u = User {
+        id: user.id,
+        username,
+        password,
+        token,
+    };
+    (domain, u)
+}
+
+#[tokio::test]
+async fn a_user_admins_optional_never_overwrites_a_concurrent_rackspace_mandated() {
+    use shared::domain::EnforcementLevel;
+    let (w, hook) = crate::harness::hooked().await;
+    let (domain, ua) = domain_with_mfa_user_admin(&w, EnforcementLevel::Required).await;
+    // Rackspace mandates MFA for the domain between the user-admin's permission check (which
+    // read REQUIRED) and its write.
+    let d = domain.clone();
+    hook.arm(
+        "UpdateItem",
+        &format!("DOMAIN#{d}"),
+        move |_, client, table| async move {
+            use aws_sdk_dynamodb::types::AttributeValue as V;
+            client
+                .update_item()
+                .table_name(table)
+                .key("pk", V::S(format!("DOMAIN#{d}")))
+                .key("sk", V::S("DOMAIN".into()))
+                .update_expression("SET #l = :l")
+                .expression_attribute_names("#l", "level")
+                .expression_attribute_values(":l", V::S("RACKSPACE_MANDATED".into()))
+                .send()
+                .await
+                .unwrap();
+        },
+    );
+    let path = format!("/v2.0/RAX-AUTH/domains/{domain}/multi-factor");
+    let body =
+        json!({"RAX-AUTH:multiFactorDomain": {"domainMultiFactorEnforcementLevel": "OPTIONAL"}});
+    let a = w
+        .call(
+            "update-domain-enforcement",
+            shared::ops::domains::update_domain_enforcement,
+            "PUT",
+            &path,
+            &[("x-auth-token", &ua.token)],
+            Some(body),
+        )
+        .await;
+    assert!(hook.fired());
+    a.expect(403);
+    let d = w.app.store.get_domain(&domain).await.unwrap().unwrap();
+    assert_eq!(d.level, EnforcementLevel::RackspaceMandated);
+}
+
+#[tokio::test]
+async fn a_user_level_change_never_lands_after_a_concurrent_rackspace_mandated() {
+    use shared::domain::EnforcementLevel;
+    let (w, hook) = crate::harness::hooked().await;
+    let (domain, ua) = domain_with_mfa_user_admin(&w, EnforcementLevel::Required).await;
+    let d = domain.clone();
+    // The user-level write goes out after the permission check read the domain.
+    hook.arm(
+        "UpdateItem|TransactWriteItems",
+        &format!("USER#{}", ua.id),
+        move |_, client, table| async move {
+            use aws_sdk_dynamodb::types::AttributeValue as V;
+            client
+                .update_item()
+                .table_name(table)
+                .key("pk", V::S(format!("DOMAIN#{d}")))
+                .key("sk", V::S("DOMAIN".into()))
+                .update_expression("SET #l = :l")
+                .expression_attribute_names("#l", "level")
+                .expression_attribute_values(":l", V::S("RACKSPACE_MANDATED".into()))
+                .send()
+                .await
+                .unwrap();
+        },
+    );
+    let a = w
+        .settings(
+            &ua.token,
+            &ua.id,
+            json!({"userMultiFactorEnforcementLevel": "OPTIONAL"}),
+        )
+        .await;
+    a.expect(403);
+    let user = w.app.store.get_user(&ua.id).await.unwrap().unwrap();
+    assert_eq!(user.level, EnforcementLevel::Default);
+}

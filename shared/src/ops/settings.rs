@@ -159,12 +159,28 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
                 revoked_non_mfa,
             }
         }),
+        // The level the permission check read must still be the domain's (§9.3).
+        domain_guard: level.and(domain.as_ref()).map(|d| (d.id.clone(), d.level)),
     };
     if change.is_noop() {
         // Only `unlock: false`: nothing to change.
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
     }
     if !app.store.apply_mfa_change(&target.id, &change).await? {
+        if let Some((domain_id, read)) = &change.domain_guard {
+            let now_level = app.store.get_domain(domain_id).await?.map(|d| d.level);
+            if now_level != Some(*read) {
+                // The domain's level changed after the permission check read it.
+                if now_level == Some(EnforcementLevel::RackspaceMandated)
+                    && !policy::is_rackspace(&c)
+                {
+                    return Err(MANDATED);
+                }
+                return Err(ApiError::Conflict(
+                    "The domain's enforcement level changed concurrently; retry.",
+                ));
+            }
+        }
         // A device changed between the read and the write.
         return Err(NO_DEVICE);
     }

@@ -29,6 +29,7 @@ pub mod records;
 mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
+pub use domains::LevelSet;
 pub use guessing::LoginAttempt;
 pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
 pub use login::{FinishLogin, LoginClaim, LoginGuard};
