@@ -22,6 +22,7 @@ mod phones;
 mod bypass;
 mod enforcement;
 mod hardening;
+mod hardening3;
 mod logs;
 mod mfa_helpers;
 mod mfa_login;

@@ -181,9 +181,12 @@ pub struct TokenRec {
 impl TokenRec {
     /// Was the token obtained with a second factor?
     pub fn is_mfa(&self) -> bool {
-        self.methods
-            .iter()
-            .any(|m| matches!(m.as_str(), "PASSCODE" | "OTPPASSCODE" | "BYPASS"))
+        self.methods.iter().any(|m| {
+            matches!(
+                m.as_str(),
+                "PASSCODE" | "OTPPASSCODE" | "BYPASS" | "WEBAUTHN"
+            )
+        })
     }
 }
 
