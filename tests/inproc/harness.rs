@@ -273,6 +273,28 @@ impl World {
         .await
     }
 
+    /// API-key login.
+    pub async fn api_key_login(&self, username: &str, key: &str) -> Answer {
+        let body =
+            json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": username, "apiKey": key}}});
+        self.call(
+            "authenticate",
+            shared::ops::login::authenticate,
+            "POST",
+            "/v2.0/tokens",
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// The user's API key (made on first use, as for a user created before keys).
+    pub async fn api_key(&self, u: &User) -> String {
+        let rec = self.app.store.get_user(&u.id).await.unwrap().unwrap();
+        let key = services::apikeys::current(self.app, &rec).await.unwrap();
+        key.expect("an api key").to_string()
+    }
+
     /// Password login that must be challenged; returns the session id.
     pub async fn challenge(&self, u: &User) -> String {
         let a = self.login(u).await;

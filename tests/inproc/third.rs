@@ -191,3 +191,31 @@ async fn a_user_level_change_never_lands_after_a_concurrent_rackspace_mandated()
     let user = w.app.store.get_user(&ua.id).await.unwrap().unwrap();
     assert_eq!(user.level, EnforcementLevel::Default);
 }
+
+#[tokio::test]
+async fn an_api_key_success_does_not_reset_the_password_guessing_count_nor_the_other_way() {
+    let w = World::new().await;
+    let u = w.user().await;
+    let key = w.api_key(&u).await;
+    let mut bad = u.clone();
+    bad.password = "Wrong-password-1".into();
+    for _ in 0..9 {
+        w.login(&bad).await.expect(401);
+    }
+    // A CLI logs in with its key: the password guesser gets no fresh tries.
+    w.api_key_login(&u.username, &key).await.expect(200);
+    w.login(&bad).await.expect(401);
+    w.login(&u).await.expect(413);
+
+    // And API-key failures do not throttle the password.
+    let v = w.user().await;
+    for _ in 0..10 {
+        w.api_key_login(&v.username, "0123456789abcdef0123456789abcdef")
+            .await
+            .expect(401);
+    }
+    w.api_key_login(&v.username, &w.api_key(&v).await)
+        .await
+        .expect(413);
+    w.login(&v).await.expect(200);
+}

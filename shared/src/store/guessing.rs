@@ -1,7 +1,8 @@
-//! Password and API-key guessing (contract §8.3): per username, consecutive attempts since the
-//! last success are counted before the secret is checked. A known username counts on its
-//! `NAME#` item (the same request that finds the user); an unknown one on a `LOGIN#` item of
-//! its own that expires a day after its last attempt, so both cost the same round trips.
+//! Password and API-key guessing (contract §8.3, §9.3): per username and credential kind,
+//! consecutive attempts since the last success of that kind are counted before the secret is
+//! checked. A known username counts on its `NAME#` item (the same request that finds the user);
+//! an unknown one on a `LOGIN#` item of its own that expires a day after its last attempt, so
+//! both cost the same round trips.
 
 use super::client::{Updated, Write};
 use super::expr::Expr;
@@ -27,18 +28,41 @@ pub enum LoginAttempt {
     },
 }
 
+/// The kind of secret an attempt presents: each kind has its own count (§9.3), so a success
+/// of one kind (a CLI logging in with its API key) never resets the other's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A password (password step, change-password).
+    Password,
+    /// An API key.
+    ApiKey,
+}
+
+impl Credential {
+    /// The attributes holding this kind's count and last attempt (ms).
+    fn attrs(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Password => ("fails", "last"),
+            Self::ApiKey => ("key_fails", "key_last"),
+        }
+    }
+}
+
 /// Where a username's attempts are counted, and how.
 struct Counter {
     pk: String,
     sk: &'static str,
     /// A known username's `NAME#` item (which must keep naming a user, and never expires).
     known: bool,
+    /// Attribute names of the count and the last attempt.
+    fails: &'static str,
+    last: &'static str,
 }
 
 impl Counter {
     /// The counting update, under `cond` (placeholders of `e`).
     fn update(&self, e: &mut Expr, now_ms: u64) {
-        e.add("fails", 1).set("last", n(now_ms));
+        e.add(self.fails, 1).set(self.last, n(now_ms));
         if self.known {
             let uid = e.name("user_id");
             e.cond(format!("attribute_exists({uid})"));
@@ -69,17 +93,21 @@ impl Store {
     pub async fn reserve_password_attempt(
         &self,
         username_key: &str,
+        kind: Credential,
         now_ms: u64,
         free: u64,
         max_backoff_s: u64,
     ) -> Result<LoginAttempt, StoreError> {
+        let (fails_attr, last_attr) = kind.attrs();
         let name = Counter {
             pk: item::name_pk(username_key),
             sk: item::NAME_SK,
             known: true,
+            fails: fails_attr,
+            last: last_attr,
         };
         let mut e = Expr::new();
-        e.cond_below("fails", free);
+        e.cond_below(fails_attr, free);
         name.update(&mut e, now_ms);
         let (counter, old) = match self.table.update(name.pk.clone(), name.sk, e).await? {
             Updated::Done(new) => return Ok(known(&new).unwrap_or(LoginAttempt::Unknown)),
@@ -90,9 +118,11 @@ impl Store {
                     pk: item::login_pk(username_key),
                     sk: item::LOGIN_SK,
                     known: false,
+                    fails: fails_attr,
+                    last: last_attr,
                 };
                 let mut e = Expr::new();
-                e.cond_below("fails", free);
+                e.cond_below(fails_attr, free);
                 login.update(&mut e, now_ms);
                 match self.table.update(login.pk.clone(), login.sk, e).await? {
                     Updated::Done(_) | Updated::Refused(None) => {
@@ -103,7 +133,7 @@ impl Store {
             }
         };
         // Past the free attempts: one per back-off, taken by compare-and-set.
-        let (fails, last) = (get_n(&old, "fails"), get_n(&old, "last"));
+        let (fails, last) = (get_n(&old, fails_attr), get_n(&old, last_attr));
         let doublings = u32::try_from(fails.saturating_sub(free))
             .unwrap_or(u32::MAX)
             .min(20);
@@ -114,7 +144,7 @@ impl Store {
             });
         }
         let mut e = Expr::new();
-        e.cond_eq("fails", n(fails)).cond_eq("last", n(last));
+        e.cond_eq(fails_attr, n(fails)).cond_eq(last_attr, n(last));
         counter.update(&mut e, now_ms);
         Ok(
             match self.table.update(counter.pk.clone(), counter.sk, e).await? {
@@ -128,17 +158,22 @@ impl Store {
         )
     }
 
-    /// Clears a known username's attempts (1 `UpdateItem`): its password was right.
+    /// Clears a known username's attempts of `kind` (1 `UpdateItem`): its secret was right.
+    /// The other kind's count stays.
     ///
     /// # Errors
     /// DynamoDB faults.
-    pub async fn clear_password_attempts(&self, username_key: &str) -> Result<(), StoreError> {
-        let (pk, sk, e) = clear(username_key);
+    pub async fn clear_password_attempts(
+        &self,
+        username_key: &str,
+        kind: Credential,
+    ) -> Result<(), StoreError> {
+        let (pk, sk, e) = clear(username_key, kind);
         self.table.update(pk, &sk, e).await.map(|_| ())
     }
 
     /// Stores a token minted by a successful password or API-key step and clears the
-    /// username's attempts (1 `TransactWriteItems`).
+    /// username's attempts of that `kind` (1 `TransactWriteItems`).
     ///
     /// # Errors
     /// DynamoDB faults.
@@ -146,12 +181,13 @@ impl Store {
         &self,
         t: &TokenRec,
         username_key: &str,
+        kind: Credential,
     ) -> Result<(), StoreError> {
         let put = Write::Put {
             item: item::token_to_item(t),
             if_absent: true,
         };
-        self.put_clearing(put, username_key).await
+        self.put_clearing(put, username_key, kind).await
     }
 
     /// Stores an MFA session (in its user's partition, so the passcode step reads it with the
@@ -169,21 +205,28 @@ impl Store {
             item: item::session_to_item(se),
             if_absent: true,
         };
-        self.put_clearing(put, username_key).await
+        self.put_clearing(put, username_key, Credential::Password)
+            .await
     }
 
-    async fn put_clearing(&self, put: Write, username_key: &str) -> Result<(), StoreError> {
-        let (pk, sk, expr) = clear(username_key);
+    async fn put_clearing(
+        &self,
+        put: Write,
+        username_key: &str,
+        kind: Credential,
+    ) -> Result<(), StoreError> {
+        let (pk, sk, expr) = clear(username_key, kind);
         let writes = vec![put, Write::Update { pk, sk, expr }];
         self.table.transact(writes).await.map(|_| ())
     }
 }
 
-/// The update that clears a known username's attempts (only while the name is a user's).
-fn clear(username_key: &str) -> (String, String, Expr) {
+/// The update that clears a known username's attempts of `kind` (only while the name is a
+/// user's).
+fn clear(username_key: &str, kind: Credential) -> (String, String, Expr) {
     let mut e = Expr::new();
     let uid = e.name("user_id");
     e.cond(format!("attribute_exists({uid})"))
-        .set("fails", n(0));
+        .set(kind.attrs().0, n(0));
     (item::name_pk(username_key), item::NAME_SK.to_string(), e)
 }
