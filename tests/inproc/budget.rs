@@ -59,20 +59,26 @@ async fn counted() -> (World, Requests) {
 }
 
 #[tokio::test]
-async fn the_login_steps_cost_three_requests_on_success_and_two_on_a_wrong_passcode() {
+async fn the_passcode_step_costs_three_requests_on_success_and_two_on_a_wrong_passcode() {
     let (w, requests) = counted().await;
     let (u, seed) = w.otp_user().await;
 
     // The first password login gives this older-style user its API key (once); then the
-    // password step is: count the attempt and find the user, read user and domain, store the
-    // session and clear the count.
+    // password step is: count the attempt and find the user, read user and domain, take the
+    // next session slot (at most ten open sessions, §9.3), store the session and clear the
+    // count.
     w.challenge(&u).await;
     requests.take();
     let session = w.challenge(&u).await;
     let password_step = requests.take();
     assert_eq!(
         password_step,
-        ["UpdateItem", "BatchGetItem", "TransactWriteItems"],
+        [
+            "UpdateItem",
+            "BatchGetItem",
+            "UpdateItem",
+            "TransactWriteItems"
+        ],
         "password step"
     );
 

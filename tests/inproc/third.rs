@@ -219,3 +219,28 @@ async fn an_api_key_success_does_not_reset_the_password_guessing_count_nor_the_o
         .expect(413);
     w.login(&v).await.expect(200);
 }
+
+#[tokio::test]
+async fn a_user_has_at_most_ten_open_mfa_sessions_and_a_new_one_ends_the_oldest() {
+    let w = World::new().await;
+    let (u, seed) = w.otp_user().await;
+    let mut sessions = Vec::new();
+    for _ in 0..12 {
+        sessions.push(w.challenge(&u).await);
+    }
+    let bundle = w.app.store.get_bundle(&u.id).await.unwrap();
+    assert!(
+        bundle.sessions.len() <= 10,
+        "{} sessions",
+        bundle.sessions.len()
+    );
+    for old in &sessions[..2] {
+        let a = w.passcode(old, &w.code(&seed, 0)).await;
+        a.expect(401);
+        assert_eq!(a.message(), "Invalid or expired session");
+    }
+    for live in [&sessions[2], &sessions[11]] {
+        w.passcode(live, &w.code(&seed, 0)).await.expect(200);
+        w.clock.advance_secs(shared::totp::STEP_SECS);
+    }
+}

@@ -9,6 +9,9 @@ use super::expr::Expr;
 use super::item::{self, Item, get_n, get_s, n};
 use super::{SessionRec, Store, StoreError, TokenRec};
 
+/// Most open MFA sessions a user has at once (§9.3); a new one ends the oldest.
+pub const MAX_OPEN_SESSIONS: u64 = 10;
+
 /// Outcome of reserving a password or API-key attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginAttempt {
@@ -192,7 +195,12 @@ impl Store {
 
     /// Stores an MFA session (in its user's partition, so the passcode step reads it with the
     /// user's devices and codes) opened by a right password, and clears the username's
-    /// attempts (1 `TransactWriteItems`).
+    /// attempts (1 `UpdateItem` taking the next of the user's session slots, then 1
+    /// `TransactWriteItems`).
+    ///
+    /// Invariant (§9.3): a user has at most [`MAX_OPEN_SESSIONS`] sessions, whatever runs
+    /// concurrently: each new one takes the next slot of a ring (an atomic `ADD` on the user
+    /// item) and replaces what that slot held, the oldest session.
     ///
     /// # Errors
     /// DynamoDB faults.
@@ -201,9 +209,22 @@ impl Store {
         se: &SessionRec,
         username_key: &str,
     ) -> Result<(), StoreError> {
+        let mut e = Expr::new();
+        e.cond_exists().add("sess_seq", 1);
+        let seq = match self
+            .table
+            .update(item::user_pk(&se.user_id), item::USER_SK, e)
+            .await?
+        {
+            Updated::Done(after) => get_n(&after, "sess_seq"),
+            // The user is gone: its session would never be read.
+            Updated::Refused(_) => return Ok(()),
+        };
+        let mut se = se.clone();
+        se.slot = Some(seq % MAX_OPEN_SESSIONS);
         let put = Write::Put {
-            item: item::session_to_item(se),
-            if_absent: true,
+            item: item::session_to_item(&se),
+            if_absent: false,
         };
         self.put_clearing(put, username_key, Credential::Password)
             .await

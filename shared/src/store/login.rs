@@ -3,7 +3,7 @@
 use super::client::{Updated, Write};
 use super::expr::Expr;
 use super::item::{self, b, get_n, n};
-use super::{Store, StoreError, TokenRec};
+use super::{SessionRec, Store, StoreError, TokenRec};
 
 /// What a passcode step's commit requires of the user item, as read when the attempt began.
 #[derive(Debug, Clone, Copy)]
@@ -90,17 +90,25 @@ impl Store {
     /// DynamoDB faults (conflicts and throttles after retries).
     pub async fn finish_login(
         &self,
-        session_hash: &str,
+        session: &SessionRec,
         user_id: &str,
         guard: LoginGuard<'_>,
         claim: LoginClaim,
         token: &TokenRec,
     ) -> Result<FinishLogin, StoreError> {
         let bypass = matches!(claim, LoginClaim::Bypass { .. });
-        let mut writes = vec![Write::delete_existing(
-            item::user_pk(user_id),
-            item::session_sk(session_hash),
-        )];
+        // The session's slot, while it still holds this session (a newer one may have taken it).
+        let mut cond = Expr::new();
+        cond.cond_exists().cond_eq("hash", item::s(&session.hash));
+        if session.slot.is_none() {
+            cond = Expr::new();
+            cond.cond_exists();
+        }
+        let mut writes = vec![Write::Delete {
+            pk: item::user_pk(user_id),
+            sk: item::session_item_sk(session),
+            cond,
+        }];
         let mut user = Expr::new();
         user.cond_exists()
             .cond_eq("mfa_enabled", b(true))

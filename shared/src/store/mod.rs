@@ -30,7 +30,7 @@ mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
 pub use domains::LevelSet;
-pub use guessing::{Credential, LoginAttempt};
+pub use guessing::{Credential, LoginAttempt, MAX_OPEN_SESSIONS};
 pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
 pub use login::{FinishLogin, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};

@@ -283,6 +283,7 @@ async fn challenge(
         expires: now_s + app.config.session_ttl_secs,
         passcode_hash,
         mfa_epoch: user.mfa_epoch,
+        slot: None,
     };
     app.store.put_session_after_login(&session, key).await?;
     let factor = user.factor.unwrap_or(FactorType::Sms).as_str();

@@ -77,7 +77,7 @@ pub(super) async fn step(
     let (token_id, token) = tokens::mint(app, user, &[method, "PASSWORD"], false);
     match app
         .store
-        .finish_login(&session_hash, &user.id, guard, claim, &token)
+        .finish_login(session, &user.id, guard, claim, &token)
         .await?
     {
         FinishLogin::Done => {}
