@@ -244,3 +244,46 @@ async fn a_user_has_at_most_ten_open_mfa_sessions_and_a_new_one_ends_the_oldest(
         w.clock.advance_secs(shared::totp::STEP_SECS);
     }
 }
+
+#[tokio::test]
+async fn a_right_passcode_whose_user_is_locked_before_its_commit_is_refused() {
+    let (w, hook) = crate::harness::hooked().await;
+    let (u, seed) = w.otp_user().await;
+    let session = w.challenge(&u).await;
+    // Between this request's reservation and its commit, other instances reserve wrong
+    // passcodes up to the threshold: the user is locked when the commit arrives.
+    let (id, now, c) = (u.id.clone(), w.app.now_ms(), w.app.config.clone());
+    hook.arm(
+        "TransactWriteItems",
+        &id.clone(),
+        move |store, _, _| async move {
+            for _ in 1..c.lockout_threshold {
+                let r = store
+                    .reserve_passcode_attempt(
+                        &id,
+                        now,
+                        c.lockout_threshold,
+                        c.lockout_secs * 1000,
+                        c.lockout_cap,
+                    )
+                    .await
+                    .unwrap();
+                assert!(r.is_some());
+            }
+        },
+    );
+    let a = w.passcode(&session, &w.code(&seed, 0)).await;
+    assert!(hook.fired());
+    a.expect(403);
+    assert_eq!(
+        a.message(),
+        "User is locked out of multi-factor authentication."
+    );
+    // The lock holds: the refused commit did not reset the count.
+    let user = w.app.store.get_user(&u.id).await.unwrap().unwrap();
+    assert!(
+        user.fails >= w.app.config.lockout_threshold,
+        "fails {}",
+        user.fails
+    );
+}

@@ -73,6 +73,8 @@ pub(super) async fn step(
             LoginClaim::Bypass { .. } => user.bypass_set.as_deref(),
             _ => None,
         },
+        attempts,
+        lock: lockout::rule(app),
     };
     let (token_id, token) = tokens::mint(app, user, &[method, "PASSWORD"], false);
     match app
@@ -82,6 +84,11 @@ pub(super) async fn step(
     {
         FinishLogin::Done => {}
         FinishLogin::SessionGone => return Err(BAD_SESSION),
+        FinishLogin::Locked => {
+            // Wrong passcodes reserved after this one locked the user first (§8.3).
+            record(app, ctx, "refused", Some(user), method);
+            return Err(LOCKED);
+        }
         FinishLogin::ClaimRefused => {
             // The code's time step was already used (replay), or the bypass code is gone.
             record(app, ctx, "failure", Some(user), method);
