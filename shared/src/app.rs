@@ -142,6 +142,7 @@ impl App {
                 aws_sdk_kms::Client::new(aws),
                 config.seed_keys.clone(),
                 config.kms_key_id.clone().map(|k| (store.clone(), k)),
+                crate::seal::KEY_CREATORS.contains(&operation),
             )
         });
         App {

@@ -165,6 +165,20 @@ impl Keyring {
 /// the same context, and the template's key policy grants `kms:Decrypt` only with it.
 pub const DATA_KEY_CONTEXT: (&str, &str) = ("purpose", "rax-identity-data-key");
 
+/// The functions that may create the first data key (on first need): those that seal or hash
+/// new values. Only they are granted `PutItem` on `KEYRING` and
+/// `kms:GenerateDataKeyWithoutPlaintext` (§9.3; `shared/tests/route_consistency.rs` checks the
+/// template against this list); the others only read the keys.
+pub const KEY_CREATORS: &[&str] = &[
+    "add-otp-device",
+    "add-phone",
+    "authenticate",
+    "create-user",
+    "generate-bypass-codes",
+    "reset-api-key",
+    "send-phone-code",
+];
+
 /// Lazily unwraps the data keys through KMS, once per process. The keys come from
 /// configuration (`SEED_KEYS`) or, when none is configured, from the table, where the first
 /// function that needs one creates it (`GenerateDataKeyWithoutPlaintext` under `KMS_KEY_ID`,
@@ -173,6 +187,8 @@ pub struct Sealer {
     kms: aws_sdk_kms::Client,
     wrapped: Vec<(u32, String)>,
     stored: Option<(Store, String)>,
+    /// May create the first data key when the table holds none ([`KEY_CREATORS`]).
+    may_create: bool,
     ring: OnceCell<Keyring>,
     /// A load started at cold start ([`Sealer::prefetch`]) that no request has taken over yet.
     pending: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<Keyring>>>>,
@@ -192,16 +208,19 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     /// A sealer over configured wrapped keys, or (when there are none) over the keys stored in
-    /// the table, wrapped by the KMS key `stored.1`.
+    /// the table, wrapped by the KMS key `stored.1`; with `may_create`, it creates the first
+    /// one when the table holds none.
     pub fn new(
         kms: aws_sdk_kms::Client,
         wrapped: Vec<(u32, String)>,
         stored: Option<(Store, String)>,
+        may_create: bool,
     ) -> Self {
         Self {
             kms,
             wrapped,
             stored,
+            may_create,
             ring: OnceCell::new(),
             pending: std::sync::Mutex::new(None),
         }
@@ -280,6 +299,12 @@ impl Sealer {
         let keys = store.data_keys().await.context("reading data keys")?;
         if !keys.is_empty() {
             return Ok(keys);
+        }
+        if !self.may_create {
+            // Nothing can have been sealed yet; a function that seals creates the key (§9.3).
+            return Err(anyhow!(
+                "no data key yet (created by the first function that seals)"
+            ));
         }
         let out = self
             .kms
