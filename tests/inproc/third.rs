@@ -4,6 +4,7 @@
 
 use crate::harness::{User, World, fresh_number};
 use serde_json::json;
+use shared::clock::Clock;
 
 /// A user whose MFA is on with the SMS factor, on the number `display` (`e164`).
 async fn sms_user(w: &World, display: &str, e164: &str) -> (User, String) {
@@ -286,4 +287,34 @@ async fn a_right_passcode_whose_user_is_locked_before_its_commit_is_refused() {
         "fails {}",
         user.fails
     );
+}
+
+#[tokio::test]
+async fn the_deployment_sends_at_most_its_hourly_sms_cap_then_413_until_the_next_hour() {
+    let w = World::with(|mut c| {
+        c.sms_hourly_cap = 2;
+        c
+    })
+    .await;
+    // An hour of its own, far from the one the other tests send in.
+    let hours = 24 * 365 * 50 + rand::random::<u64>() % 100_000;
+    w.clock.advance_secs(hours * 3_600);
+    let into_hour = w.clock.now_secs() % 3_600;
+    let users = [w.user().await, w.user().await, w.user().await];
+    let mut phones = Vec::new();
+    for u in &users {
+        phones.push(w.add_phone(u).await);
+    }
+    w.send_pin(&users[0], &phones[0].0).await.expect(202);
+    w.send_pin(&users[1], &phones[1].0).await.expect(202);
+    let a = w.send_pin(&users[2], &phones[2].0).await;
+    a.expect(413);
+    assert_eq!(
+        a.header("retry-after"),
+        Some((3_600 - into_hour).to_string().as_str())
+    );
+    assert!(w.sms_to(&phones[2].1).await.is_empty());
+    // The refused send counted nowhere: next hour, the same user sends at once.
+    w.clock.advance_secs(3_600 - into_hour);
+    w.send_pin(&users[2], &phones[2].0).await.expect(202);
 }

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::PhoneNumber;
 use crate::error::ApiError;
 use crate::services::metrics;
-use crate::store::{NumberClaim, SmsClaim, SmsRefusal, UserRec};
+use crate::store::{CapClaim, NumberClaim, SmsClaim, SmsRefusal, UserRec};
 
 /// What an SMS is for: it decides which limits count it (§9.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +72,26 @@ pub async fn send_limited(
         }
     };
     let check_opt_out = kind == SmsKind::Verification;
+    // Last, the deployment-wide ceiling (§9.3): counted only for an SMS every other limit allows.
+    let cap_claim = match app.store.claim_deployment_sms(now, c.sms_hourly_cap).await {
+        Ok(Ok(claim)) => claim,
+        Ok(Err(refusal)) => {
+            metrics::count(app.now_ms(), "SmsCapReached", &[]);
+            tracing::warn!(cap = c.sms_hourly_cap, "deployment sms ceiling reached");
+            refund(app, &user.id, number_claim, Some(user_claim)).await;
+            return Err(over(refusal));
+        }
+        Err(e) => {
+            refund(app, &user.id, number_claim, Some(user_claim)).await;
+            return Err(e.into());
+        }
+    };
     let Err(e) = app.sms()?.send(number, message, check_opt_out).await else {
         metrics::count(app.now_ms(), "SmsSent", &[]);
         return Ok(());
     };
     refund(app, &user.id, number_claim, Some(user_claim)).await;
+    refund_cap(app, cap_claim).await;
     Err(ApiError::Unavailable(e))
 }
 
@@ -92,5 +107,12 @@ async fn refund(app: &App, user_id: &str, number: Option<NumberClaim>, user: Opt
         && let Err(e) = app.store.refund_sms(claim).await
     {
         tracing::warn!(user_id = %user_id, error = ?e, "sms claim not given back");
+    }
+}
+
+/// Gives back a deployment-ceiling claim whose SMS did not go out (best effort).
+async fn refund_cap(app: &App, claim: CapClaim) {
+    if let Err(e) = app.store.refund_deployment_sms(claim).await {
+        tracing::warn!(error = ?e, "sms ceiling claim not given back");
     }
 }

@@ -71,6 +71,11 @@ pub(crate) fn login_pk(username_key: &str) -> String {
     format!("LOGIN#{username_key}")
 }
 pub(crate) const LOGIN_SK: &str = "LOGIN";
+/// The deployment's SMS count for the clock hour starting at `hour_s` (§9.3).
+pub(crate) fn sms_cap_pk(hour_s: u64) -> String {
+    format!("SMSCAP#{hour_s}")
+}
+pub(crate) const SMS_CAP_SK: &str = "SMSCAP";
 pub(crate) fn number_pk(key: &str) -> String {
     format!("SMSNUM#{key}")
 }

@@ -31,7 +31,7 @@ mod users;
 pub use devices::{Attempt, DeviceRemoval};
 pub use domains::LevelSet;
 pub use guessing::{Credential, LoginAttempt, MAX_OPEN_SESSIONS};
-pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
+pub use limits::{CapClaim, NumberClaim, SmsClaim, SmsRefusal};
 pub use login::{FinishLogin, LockRule, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};
 pub use phone::PhoneRemoval;
