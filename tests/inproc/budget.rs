@@ -94,3 +94,37 @@ async fn the_passcode_step_costs_three_requests_on_success_and_two_on_a_wrong_pa
         "successful passcode step"
     );
 }
+
+#[tokio::test]
+async fn a_throttled_answer_costs_the_same_requests_for_a_known_and_an_unknown_username() {
+    let (w, requests) = counted().await;
+    let mut known = w.user().await;
+    known.password = "Wrong-password-1".into();
+    let mut ghost = known.clone();
+    ghost.username = format!("{}x", known.username);
+    for _ in 0..10 {
+        w.login(&known).await.expect(401);
+        w.login(&ghost).await.expect(401);
+    }
+    requests.take();
+    w.login(&known).await.expect(413);
+    let for_known = requests.take();
+    w.login(&ghost).await.expect(413);
+    let for_unknown = requests.take();
+    assert_eq!(
+        for_known, for_unknown,
+        "throttled: known vs unknown username"
+    );
+    // And after the back-off, an evaluated wrong password costs the same too.
+    w.clock.advance_secs(1);
+    w.login(&known).await.expect(401);
+    let for_known = requests.take();
+    w.login(&ghost).await.expect(401);
+    let for_unknown = requests.take();
+    // (The known name reads its user where the unknown one counts on its LOGIN# item.)
+    assert_eq!(
+        for_known.len(),
+        for_unknown.len(),
+        "{for_known:?} vs {for_unknown:?}"
+    );
+}

@@ -85,7 +85,9 @@ fn known(i: &Item) -> Option<LoginAttempt> {
 impl Store {
     /// Reserves one password (or API-key) attempt for `username_key` before the secret is
     /// checked, and finds the user it names: 1 `UpdateItem` for a known username within its
-    /// free attempts, 2 otherwise (an unknown username, or a back-off check).
+    /// free attempts, 2 for an unknown one; past them, 2 for both when throttled and 2 / 3
+    /// when the back-off allows the attempt (a known name then reads its user, an unknown one
+    /// does not): the requests before the answer never tell the two apart (§9.3).
     ///
     /// Invariant (§8.3): however many attempts arrive at once, `free` are evaluated; after that,
     /// one per back-off, which starts at 1 s after the last attempt and doubles with each
@@ -141,22 +143,33 @@ impl Store {
             .unwrap_or(u32::MAX)
             .min(20);
         let backoff_ms = (1u64 << doublings).min(max_backoff_s) * 1000;
-        if now_ms < last + backoff_ms {
-            return Ok(LoginAttempt::Throttled {
-                retry_after_secs: (last + backoff_ms - now_ms).div_ceil(1000),
-            });
+        let throttled = LoginAttempt::Throttled {
+            retry_after_secs: (last + backoff_ms)
+                .saturating_sub(now_ms)
+                .div_ceil(1000)
+                .max(1),
+        };
+        // Equal work for known and unknown names (§9.3): an unknown name has made two requests
+        // by now, a known one one; so only a known name puts the back-off to DynamoDB (in the
+        // compare-and-set's condition), and an unknown one answers here when it is too early.
+        if !counter.known && now_ms < last + backoff_ms {
+            return Ok(throttled);
         }
         let mut e = Expr::new();
-        e.cond_eq(fails_attr, n(fails)).cond_eq(last_attr, n(last));
+        let (l, due) = (
+            e.name(last_attr),
+            e.val(n(now_ms.saturating_sub(backoff_ms))),
+        );
+        e.cond_eq(fails_attr, n(fails))
+            .cond_eq(last_attr, n(last))
+            .cond(format!("{l} <= {due}"));
         counter.update(&mut e, now_ms);
         Ok(
             match self.table.update(counter.pk.clone(), counter.sk, e).await? {
                 Updated::Done(new) if counter.known => known(&new).unwrap_or(LoginAttempt::Unknown),
                 Updated::Done(_) => LoginAttempt::Unknown,
-                // Another attempt took this slot.
-                Updated::Refused(_) => LoginAttempt::Throttled {
-                    retry_after_secs: 1,
-                },
+                // Too early, or another attempt took this slot.
+                Updated::Refused(_) => throttled,
             },
         )
     }
