@@ -16,8 +16,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
-use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
 /// Unwrapped data keys, newest last.
@@ -53,7 +54,21 @@ fn code_mac(data_key: &[u8; 32], code: &str, context: &str) -> anyhow::Result<Ve
     Ok(mac.finalize().into_bytes().to_vec())
 }
 
+/// The key version a stored value names: `v<version>:` (sealed) or `h<version>:` (keyed hash);
+/// `None` for anything else (e.g. an Argon2 hash of an earlier release).
+pub fn version_of(stored: &str) -> Option<u32> {
+    let rest = stored
+        .strip_prefix('v')
+        .or_else(|| stored.strip_prefix('h'))?;
+    rest.split_once(':')?.0.parse().ok()
+}
+
 impl Keyring {
+    /// Whether this keyring holds key `version`.
+    pub fn has_version(&self, version: u32) -> bool {
+        self.keys.iter().any(|(v, _)| *v == version)
+    }
+
     /// Builds a keyring from raw keys (tests).
     pub fn from_raw(keys: Vec<(u32, [u8; 32])>) -> Self {
         Self {
@@ -189,7 +204,10 @@ pub struct Sealer {
     stored: Option<(Store, String)>,
     /// May create the first data key when the table holds none ([`KEY_CREATORS`]).
     may_create: bool,
-    ring: OnceCell<Keyring>,
+    /// The keyring in use (replaced, never mutated, when a reload finds newer keys).
+    ring: std::sync::RwLock<Option<Arc<Keyring>>>,
+    /// Held by the one load in flight: every other caller waits for it (single flight).
+    loading: tokio::sync::Mutex<Option<Instant>>,
     /// A load started at cold start ([`Sealer::prefetch`]) that no request has taken over yet.
     pending: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<Keyring>>>>,
 }
@@ -221,7 +239,8 @@ impl Sealer {
             wrapped,
             stored,
             may_create,
-            ring: OnceCell::new(),
+            ring: std::sync::RwLock::new(None),
+            loading: tokio::sync::Mutex::new(None),
             pending: std::sync::Mutex::new(None),
         }
     }
@@ -233,7 +252,7 @@ impl Sealer {
     /// still running; a failed load (KMS down, or a call cut short while Lambda froze the
     /// environment between requests) is logged and dropped, and that call loads afresh.
     pub fn prefetch(&'static self) {
-        if self.ring.get().is_some() {
+        if self.current().is_some() {
             return;
         }
         let task = tokio::spawn(async move {
@@ -251,24 +270,65 @@ impl Sealer {
         }
     }
 
+    /// The keyring in use, if loaded.
+    fn current(&self) -> Option<Arc<Keyring>> {
+        self.ring.read().ok().and_then(|r| r.clone())
+    }
+
+    fn install(&self, ring: Keyring) -> Arc<Keyring> {
+        let ring = Arc::new(ring);
+        if let Ok(mut slot) = self.ring.write() {
+            *slot = Some(ring.clone());
+        }
+        ring
+    }
+
     /// The keyring, unwrapping the keys on first use (a failure is not cached: the next
     /// request tries again).
     ///
     /// # Errors
     /// KMS or DynamoDB failures (the caller answers 503) or a malformed configuration.
-    pub async fn keyring(&self) -> anyhow::Result<&Keyring> {
-        // Every caller queues on the cell, so a load taken over and a fresh one never race.
-        self.ring
-            .get_or_try_init(|| async {
-                let pending = self.pending.lock().ok().and_then(|mut p| p.take());
-                if let Some(task) = pending
-                    && let Ok(Ok(ring)) = task.await
-                {
-                    return Ok(ring);
-                }
-                self.load().await
-            })
-            .await
+    pub async fn keyring(&self) -> anyhow::Result<Arc<Keyring>> {
+        if let Some(ring) = self.current() {
+            return Ok(ring);
+        }
+        // Every caller queues here, so a load taken over and a fresh one never race.
+        let _one = self.loading.lock().await;
+        if let Some(ring) = self.current() {
+            return Ok(ring);
+        }
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        if let Some(task) = pending
+            && let Ok(Ok(ring)) = task.await
+        {
+            return Ok(self.install(ring));
+        }
+        Ok(self.install(self.load().await?))
+    }
+
+    /// The keyring, holding key `version` if the key store has it (§9.3: after
+    /// `identity-manage rotate-key`, values sealed by newer instances name a version this one
+    /// did not load). The first caller that meets the version reloads the keys, once; the
+    /// others wait for that load (single flight) and use its keyring. A version still unknown
+    /// after a reload (a value no key of ours sealed) does not reload again for a while.
+    ///
+    /// # Errors
+    /// As [`Sealer::keyring`].
+    pub async fn keyring_with(&self, version: u32) -> anyhow::Result<Arc<Keyring>> {
+        const QUIET: Duration = Duration::from_secs(5);
+        let ring = self.keyring().await?;
+        if ring.has_version(version) {
+            return Ok(ring);
+        }
+        let mut last = self.loading.lock().await;
+        if let Some(ring) = self.current()
+            && (ring.has_version(version) || last.is_some_and(|t| t.elapsed() < QUIET))
+        {
+            return Ok(ring);
+        }
+        *last = Some(Instant::now());
+        tracing::info!(version, "unknown data key version: reloading the key ring");
+        Ok(self.install(self.load().await?))
     }
 
     /// Unwraps every data key (from configuration, or the table's, creating the first).
