@@ -163,6 +163,7 @@ async fn sessions() -> anyhow::Result<()> {
                     expires: now_s + app.config.session_ttl_secs,
                     passcode_hash: None,
                     mfa_epoch: 0,
+                    slot: None,
                 };
                 app.store
                     .put_session_after_login(&rec, &name.to_lowercase())

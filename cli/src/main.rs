@@ -8,7 +8,8 @@
 //! beside live traffic (`docs/operations.md`).
 //!
 //! `identity-manage rotate-key` adds a new data key (wrapped by `KMS_KEY_ID`) to the table:
-//! functions seal with it from their next cold start, and still open what older keys sealed. The password comes from
+//! functions seal with it from their next cold start, and still open what older keys sealed
+//! (a warm instance that meets the new version reloads its keys once). The password comes from
 //! `ADMIN_PASSWORD` (never from the command line, where `ps` would show it); when unset, one is
 //! generated and printed once. Running it again with an existing username changes nothing.
 #![allow(clippy::print_stdout)]

@@ -142,6 +142,7 @@ impl App {
                 aws_sdk_kms::Client::new(aws),
                 config.seed_keys.clone(),
                 config.kms_key_id.clone().map(|k| (store.clone(), k)),
+                crate::seal::KEY_CREATORS.contains(&operation),
             )
         });
         App {
@@ -189,12 +190,35 @@ impl App {
     ///
     /// # Errors
     /// `503` on KMS failure; `500` if the function was wired without sealing.
-    pub async fn keyring(&self) -> Result<&crate::seal::Keyring, ApiError> {
-        let sealer = self
-            .sealer
+    pub async fn keyring(&self) -> Result<std::sync::Arc<crate::seal::Keyring>, ApiError> {
+        self.sealer()?
+            .keyring()
+            .await
+            .map_err(ApiError::Unavailable)
+    }
+
+    /// The keyring that can open `stored` (a sealed value or keyed hash): when it names a key
+    /// version this instance has not loaded (a key rotated in since its cold start), the key
+    /// ring is reloaded once (§9.3).
+    ///
+    /// # Errors
+    /// `503` on KMS failure; `500` if the function was wired without sealing.
+    pub async fn keyring_for(
+        &self,
+        stored: &str,
+    ) -> Result<std::sync::Arc<crate::seal::Keyring>, ApiError> {
+        let sealer = self.sealer()?;
+        match crate::seal::version_of(stored) {
+            Some(v) => sealer.keyring_with(v).await,
+            None => sealer.keyring().await,
+        }
+        .map_err(ApiError::Unavailable)
+    }
+
+    fn sealer(&self) -> Result<&Sealer, ApiError> {
+        self.sealer
             .as_ref()
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("function built without sealing")))?;
-        sealer.keyring().await.map_err(ApiError::Unavailable)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("function built without sealing")))
     }
 
     /// Now, in ms.

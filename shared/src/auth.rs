@@ -174,6 +174,21 @@ pub async fn path_user(
     Ok((caller, target))
 }
 
+/// Step-up (§9.3): a caller acting on itself while its MFA is enabled changes its factors,
+/// bypass codes, MFA settings or API key only with a token authenticated by a second factor;
+/// an `APIKEY` token (or token credentials of one) is refused. Acting on others is unchanged.
+///
+/// # Errors
+/// `403` when the token lacks the second factor.
+pub fn require_step_up(caller: &Caller, target: &UserRec) -> Result<(), ApiError> {
+    if caller.user.id == target.id && target.mfa_enabled && !caller.token.is_mfa() {
+        return Err(ApiError::Forbidden(
+            "Multi-factor authentication is required for this change",
+        ));
+    }
+    Ok(())
+}
+
 /// Applies a rule, mapping a refusal to `403`.
 ///
 /// # Errors

@@ -33,6 +33,8 @@ pub struct Config {
     pub sms_min_interval_secs: u64,
     /// Most SMS to one number per hour (`SMS_HOURLY_LIMIT`, 5).
     pub sms_hourly_limit: u64,
+    /// Most SMS the whole deployment sends per clock hour (`SMS_HOURLY_CAP`, 1000; §9.3).
+    pub sms_hourly_cap: u64,
     /// Phone-verification PIN lifetime (`PIN_TTL_SECONDS`, 600).
     pub pin_ttl_secs: u64,
     /// Wrong tries that kill a PIN (5).
@@ -140,6 +142,7 @@ impl Config {
             totp_issuer: var("TOTP_ISSUER").unwrap_or_else(|| crate::totp::ISSUER.into()),
             sms_min_interval_secs: parse("SMS_MIN_INTERVAL_SECONDS", 30)?,
             sms_hourly_limit: positive("SMS_HOURLY_LIMIT", 5)?,
+            sms_hourly_cap: positive("SMS_HOURLY_CAP", 1000)?,
             pin_ttl_secs: positive("PIN_TTL_SECONDS", 600)?,
             pin_max_tries: 5,
             session_ttl_secs: positive("SESSION_TTL_SECONDS", 600)?,

@@ -16,8 +16,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
-use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
 /// Unwrapped data keys, newest last.
@@ -53,7 +54,21 @@ fn code_mac(data_key: &[u8; 32], code: &str, context: &str) -> anyhow::Result<Ve
     Ok(mac.finalize().into_bytes().to_vec())
 }
 
+/// The key version a stored value names: `v<version>:` (sealed) or `h<version>:` (keyed hash);
+/// `None` for anything else (e.g. an Argon2 hash of an earlier release).
+pub fn version_of(stored: &str) -> Option<u32> {
+    let rest = stored
+        .strip_prefix('v')
+        .or_else(|| stored.strip_prefix('h'))?;
+    rest.split_once(':')?.0.parse().ok()
+}
+
 impl Keyring {
+    /// Whether this keyring holds key `version`.
+    pub fn has_version(&self, version: u32) -> bool {
+        self.keys.iter().any(|(v, _)| *v == version)
+    }
+
     /// Builds a keyring from raw keys (tests).
     pub fn from_raw(keys: Vec<(u32, [u8; 32])>) -> Self {
         Self {
@@ -165,6 +180,20 @@ impl Keyring {
 /// the same context, and the template's key policy grants `kms:Decrypt` only with it.
 pub const DATA_KEY_CONTEXT: (&str, &str) = ("purpose", "rax-identity-data-key");
 
+/// The functions that may create the first data key (on first need): those that seal or hash
+/// new values. Only they are granted `PutItem` on `KEYRING` and
+/// `kms:GenerateDataKeyWithoutPlaintext` (§9.3; `shared/tests/route_consistency.rs` checks the
+/// template against this list); the others only read the keys.
+pub const KEY_CREATORS: &[&str] = &[
+    "add-otp-device",
+    "add-phone",
+    "authenticate",
+    "create-user",
+    "generate-bypass-codes",
+    "reset-api-key",
+    "send-phone-code",
+];
+
 /// Lazily unwraps the data keys through KMS, once per process. The keys come from
 /// configuration (`SEED_KEYS`) or, when none is configured, from the table, where the first
 /// function that needs one creates it (`GenerateDataKeyWithoutPlaintext` under `KMS_KEY_ID`,
@@ -173,7 +202,12 @@ pub struct Sealer {
     kms: aws_sdk_kms::Client,
     wrapped: Vec<(u32, String)>,
     stored: Option<(Store, String)>,
-    ring: OnceCell<Keyring>,
+    /// May create the first data key when the table holds none ([`KEY_CREATORS`]).
+    may_create: bool,
+    /// The keyring in use (replaced, never mutated, when a reload finds newer keys).
+    ring: std::sync::RwLock<Option<Arc<Keyring>>>,
+    /// Held by the one load in flight: every other caller waits for it (single flight).
+    loading: tokio::sync::Mutex<Option<Instant>>,
     /// A load started at cold start ([`Sealer::prefetch`]) that no request has taken over yet.
     pending: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<Keyring>>>>,
 }
@@ -192,17 +226,21 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     /// A sealer over configured wrapped keys, or (when there are none) over the keys stored in
-    /// the table, wrapped by the KMS key `stored.1`.
+    /// the table, wrapped by the KMS key `stored.1`; with `may_create`, it creates the first
+    /// one when the table holds none.
     pub fn new(
         kms: aws_sdk_kms::Client,
         wrapped: Vec<(u32, String)>,
         stored: Option<(Store, String)>,
+        may_create: bool,
     ) -> Self {
         Self {
             kms,
             wrapped,
             stored,
-            ring: OnceCell::new(),
+            may_create,
+            ring: std::sync::RwLock::new(None),
+            loading: tokio::sync::Mutex::new(None),
             pending: std::sync::Mutex::new(None),
         }
     }
@@ -214,7 +252,7 @@ impl Sealer {
     /// still running; a failed load (KMS down, or a call cut short while Lambda froze the
     /// environment between requests) is logged and dropped, and that call loads afresh.
     pub fn prefetch(&'static self) {
-        if self.ring.get().is_some() {
+        if self.current().is_some() {
             return;
         }
         let task = tokio::spawn(async move {
@@ -232,24 +270,65 @@ impl Sealer {
         }
     }
 
+    /// The keyring in use, if loaded.
+    fn current(&self) -> Option<Arc<Keyring>> {
+        self.ring.read().ok().and_then(|r| r.clone())
+    }
+
+    fn install(&self, ring: Keyring) -> Arc<Keyring> {
+        let ring = Arc::new(ring);
+        if let Ok(mut slot) = self.ring.write() {
+            *slot = Some(ring.clone());
+        }
+        ring
+    }
+
     /// The keyring, unwrapping the keys on first use (a failure is not cached: the next
     /// request tries again).
     ///
     /// # Errors
     /// KMS or DynamoDB failures (the caller answers 503) or a malformed configuration.
-    pub async fn keyring(&self) -> anyhow::Result<&Keyring> {
-        // Every caller queues on the cell, so a load taken over and a fresh one never race.
-        self.ring
-            .get_or_try_init(|| async {
-                let pending = self.pending.lock().ok().and_then(|mut p| p.take());
-                if let Some(task) = pending
-                    && let Ok(Ok(ring)) = task.await
-                {
-                    return Ok(ring);
-                }
-                self.load().await
-            })
-            .await
+    pub async fn keyring(&self) -> anyhow::Result<Arc<Keyring>> {
+        if let Some(ring) = self.current() {
+            return Ok(ring);
+        }
+        // Every caller queues here, so a load taken over and a fresh one never race.
+        let _one = self.loading.lock().await;
+        if let Some(ring) = self.current() {
+            return Ok(ring);
+        }
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        if let Some(task) = pending
+            && let Ok(Ok(ring)) = task.await
+        {
+            return Ok(self.install(ring));
+        }
+        Ok(self.install(self.load().await?))
+    }
+
+    /// The keyring, holding key `version` if the key store has it (§9.3: after
+    /// `identity-manage rotate-key`, values sealed by newer instances name a version this one
+    /// did not load). The first caller that meets the version reloads the keys, once; the
+    /// others wait for that load (single flight) and use its keyring. A version still unknown
+    /// after a reload (a value no key of ours sealed) does not reload again for a while.
+    ///
+    /// # Errors
+    /// As [`Sealer::keyring`].
+    pub async fn keyring_with(&self, version: u32) -> anyhow::Result<Arc<Keyring>> {
+        const QUIET: Duration = Duration::from_secs(5);
+        let ring = self.keyring().await?;
+        if ring.has_version(version) {
+            return Ok(ring);
+        }
+        let mut last = self.loading.lock().await;
+        if let Some(ring) = self.current()
+            && (ring.has_version(version) || last.is_some_and(|t| t.elapsed() < QUIET))
+        {
+            return Ok(ring);
+        }
+        *last = Some(Instant::now());
+        tracing::info!(version, "unknown data key version: reloading the key ring");
+        Ok(self.install(self.load().await?))
     }
 
     /// Unwraps every data key (from configuration, or the table's, creating the first).
@@ -280,6 +359,12 @@ impl Sealer {
         let keys = store.data_keys().await.context("reading data keys")?;
         if !keys.is_empty() {
             return Ok(keys);
+        }
+        if !self.may_create {
+            // Nothing can have been sealed yet; a function that seals creates the key (§9.3).
+            return Err(anyhow!(
+                "no data key yet (created by the first function that seals)"
+            ));
         }
         let out = self
             .kms

@@ -435,3 +435,91 @@ fn every_function_logs_to_its_own_log_group_kept_for_log_retention_days() -> Tes
     }
     Ok(())
 }
+
+/// Every Allow statement of one function: its actions and its `dynamodb:LeadingKeys`.
+fn allow_statements(function: &Yaml) -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
+    let mut out = Vec::new();
+    let policies = function.get("Properties").and_then(|p| p.get("Policies"));
+    for policy in policies.and_then(Yaml::as_sequence).into_iter().flatten() {
+        let statements = policy.get("Statement").and_then(Yaml::as_sequence);
+        for statement in statements.into_iter().flatten() {
+            if statement.get("Effect").and_then(Yaml::as_str) != Some("Allow") {
+                continue;
+            }
+            let actions: BTreeSet<String> = match statement.get("Action") {
+                Some(Yaml::String(a)) => [a.clone()].into(),
+                Some(Yaml::Sequence(list)) => list
+                    .iter()
+                    .filter_map(Yaml::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            let keys: BTreeSet<String> = statement
+                .get("Condition")
+                .and_then(|c| c.get("ForAllValues:StringLike"))
+                .and_then(|c| c.get("dynamodb:LeadingKeys"))
+                .and_then(Yaml::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(Yaml::as_str)
+                .map(str::to_owned)
+                .collect();
+            out.push((actions, keys));
+        }
+    }
+    out
+}
+
+#[test]
+fn only_the_functions_that_create_the_data_key_may_write_keyring_and_reads_put_nothing()
+-> TestResult {
+    use shared::seal::KEY_CREATORS;
+    let template = load_template()?;
+    for (op, function) in template_functions(&template)? {
+        let statements = allow_statements(&function);
+        let creator = KEY_CREATORS.contains(&op.as_str());
+        for (actions, keys) in &statements {
+            if keys.contains("KEYRING") {
+                assert_eq!(keys.len(), 1, "{op}: KEYRING shares a statement: {keys:?}");
+                let allowed: BTreeSet<String> = ["dynamodb:Query", "dynamodb:PutItem"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                assert!(actions.is_subset(&allowed), "{op} on KEYRING: {actions:?}");
+            }
+            if actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                assert!(!keys.is_empty(), "{op}: DynamoDB without LeadingKeys");
+            }
+        }
+        let writes_keyring = statements
+            .iter()
+            .any(|(a, k)| k.contains("KEYRING") && a.contains("dynamodb:PutItem"));
+        assert_eq!(writes_keyring, creator, "PutItem on KEYRING for {op}");
+        let generates = granted_actions(&function).contains("kms:GenerateDataKeyWithoutPlaintext");
+        assert_eq!(
+            generates, creator,
+            "kms:GenerateDataKeyWithoutPlaintext for {op}"
+        );
+        if creator {
+            assert!(
+                declared_needs(&op)?.1,
+                "{op} creates the key but does not seal"
+            );
+        }
+        // Read-only operations (every route a GET) put nothing anywhere.
+        let reads_only = ROUTES
+            .iter()
+            .filter(|r| r.operation == op)
+            .all(|r| r.method == "GET");
+        if reads_only {
+            assert!(
+                !statements
+                    .iter()
+                    .any(|(a, _)| a.contains("dynamodb:PutItem")),
+                "read-only {op} may PutItem"
+            );
+        }
+    }
+    Ok(())
+}

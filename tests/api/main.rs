@@ -23,6 +23,7 @@ mod users_admin;
 mod bypass;
 mod enforcement;
 mod hardening;
+mod hardening3;
 mod logs;
 mod mfa_helpers;
 mod mfa_login;

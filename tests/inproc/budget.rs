@@ -59,20 +59,26 @@ pub async fn counted() -> (World, Requests) {
 }
 
 #[tokio::test]
-async fn the_login_steps_cost_three_requests_on_success_and_two_on_a_wrong_passcode() {
+async fn the_passcode_step_costs_three_requests_on_success_and_two_on_a_wrong_passcode() {
     let (w, requests) = counted().await;
     let (u, seed) = w.otp_user().await;
 
     // The first password login gives this older-style user its API key (once); then the
-    // password step is: count the attempt and find the user, read user and domain, store the
-    // session and clear the count.
+    // password step is: count the attempt and find the user, read user and domain, take the
+    // next session slot (at most ten open sessions, §9.3), store the session and clear the
+    // count.
     w.challenge(&u).await;
     requests.take();
     let session = w.challenge(&u).await;
     let password_step = requests.take();
     assert_eq!(
         password_step,
-        ["UpdateItem", "BatchGetItem", "TransactWriteItems"],
+        [
+            "UpdateItem",
+            "BatchGetItem",
+            "UpdateItem",
+            "TransactWriteItems"
+        ],
         "password step"
     );
 
@@ -86,5 +92,39 @@ async fn the_login_steps_cost_three_requests_on_success_and_two_on_a_wrong_passc
         success,
         ["Query", "UpdateItem", "TransactWriteItems"],
         "successful passcode step"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_answer_costs_the_same_requests_for_a_known_and_an_unknown_username() {
+    let (w, requests) = counted().await;
+    let mut known = w.user().await;
+    known.password = "Wrong-password-1".into();
+    let mut ghost = known.clone();
+    ghost.username = format!("{}x", known.username);
+    for _ in 0..10 {
+        w.login(&known).await.expect(401);
+        w.login(&ghost).await.expect(401);
+    }
+    requests.take();
+    w.login(&known).await.expect(413);
+    let for_known = requests.take();
+    w.login(&ghost).await.expect(413);
+    let for_unknown = requests.take();
+    assert_eq!(
+        for_known, for_unknown,
+        "throttled: known vs unknown username"
+    );
+    // And after the back-off, an evaluated wrong password costs the same too.
+    w.clock.advance_secs(1);
+    w.login(&known).await.expect(401);
+    let for_known = requests.take();
+    w.login(&ghost).await.expect(401);
+    let for_unknown = requests.take();
+    // (The known name reads its user where the unknown one counts on its LOGIN# item.)
+    assert_eq!(
+        for_known.len(),
+        for_unknown.len(),
+        "{for_known:?} vs {for_unknown:?}"
     );
 }

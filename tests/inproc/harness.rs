@@ -273,6 +273,28 @@ impl World {
         .await
     }
 
+    /// API-key login.
+    pub async fn api_key_login(&self, username: &str, key: &str) -> Answer {
+        let body =
+            json!({"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": username, "apiKey": key}}});
+        self.call(
+            "authenticate",
+            shared::ops::login::authenticate,
+            "POST",
+            "/v2.0/tokens",
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// The user's API key (made on first use, as for a user created before keys).
+    pub async fn api_key(&self, u: &User) -> String {
+        let rec = self.app.store.get_user(&u.id).await.unwrap().unwrap();
+        let key = services::apikeys::current(self.app, &rec).await.unwrap();
+        key.expect("an api key").to_string()
+    }
+
     /// Password login that must be challenged; returns the session id.
     pub async fn challenge(&self, u: &User) -> String {
         let a = self.login(u).await;
@@ -495,4 +517,128 @@ pub fn fresh_number() -> (String, String) {
             return (display, e164);
         }
     }
+}
+
+/// Runs another actor's requests at an exact point of a request under test: armed with a
+/// DynamoDB operation (and a text its request body must contain), it runs `action` once, to
+/// completion, just before the first matching request of the world's store goes out. The
+/// action runs on a thread and runtime of its own, with a client of its own (another Lambda
+/// instance, as far as DynamoDB can tell); the request under test waits for it, as at a barrier.
+#[derive(Clone)]
+pub struct Hook {
+    armed: std::sync::Arc<std::sync::Mutex<Option<Armed>>>,
+    aws: aws_config::SdkConfig,
+    table: String,
+}
+
+type HookAction = Box<dyn FnOnce(shared::store::Store, aws_sdk_dynamodb::Client, String) + Send>;
+
+struct Armed {
+    operation: String,
+    body_contains: String,
+    action: HookAction,
+}
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hook").finish_non_exhaustive()
+    }
+}
+
+impl Hook {
+    /// Arms the hook: before the next `operation` (e.g. `TransactWriteItems`, or several
+    /// separated by `|`) whose body
+    /// contains `body_contains`, run `action` with a store, a raw client and the table name.
+    pub fn arm<F, Fut>(&self, operation: &str, body_contains: &str, action: F)
+    where
+        F: FnOnce(shared::store::Store, aws_sdk_dynamodb::Client, String) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        let action: HookAction = Box::new(move |store, client, table| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(action(store, client, table));
+        });
+        *self.armed.lock().unwrap() = Some(Armed {
+            operation: operation.to_string(),
+            body_contains: body_contains.to_string(),
+            action,
+        });
+    }
+
+    /// Whether the armed action has run.
+    pub fn fired(&self) -> bool {
+        self.armed.lock().unwrap().is_none()
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Hook {
+    fn name(&self) -> &'static str {
+        "test-hook"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = ctx
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_string();
+        let body = ctx
+            .request()
+            .body()
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let action = {
+            let mut armed = self.armed.lock().unwrap();
+            match armed.as_ref() {
+                Some(a)
+                    if a.operation.split('|').any(|o| o == operation)
+                        && body.contains(&a.body_contains) =>
+                {
+                    armed.take().map(|a| a.action)
+                }
+                _ => None,
+            }
+        };
+        if let Some(action) = action {
+            let client = aws_sdk_dynamodb::Client::new(&self.aws);
+            let store = shared::store::Store::new(client.clone(), self.table.clone());
+            let table = self.table.clone();
+            std::thread::spawn(move || action(store, client, table))
+                .join()
+                .expect("the hook's action");
+        }
+        Ok(())
+    }
+}
+
+/// A world whose store runs the returned hook's armed action at its point.
+pub async fn hooked() -> (World, Hook) {
+    let slot: std::sync::Arc<std::sync::Mutex<Option<Hook>>> = Default::default();
+    let out = slot.clone();
+    let w = World::with_store(move |aws, table| {
+        let hook = Hook {
+            armed: Default::default(),
+            aws: aws.clone(),
+            table: table.clone(),
+        };
+        *out.lock().unwrap() = Some(hook.clone());
+        let conf = aws_sdk_dynamodb::config::Builder::from(aws)
+            .interceptor(hook)
+            .build();
+        shared::store::Store::new(aws_sdk_dynamodb::Client::from_conf(conf), table)
+    })
+    .await;
+    let hook = slot.lock().unwrap().take().unwrap();
+    (w, hook)
 }

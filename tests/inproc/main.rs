@@ -16,4 +16,5 @@ mod expiry;
 mod harness;
 mod keys;
 mod locks;
+mod third;
 mod throttle;

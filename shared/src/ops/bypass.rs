@@ -1,7 +1,7 @@
 //! Bypass codes (§2.13).
 
 use crate::app::App;
-use crate::auth::{Rule, Scope, path_user};
+use crate::auth::{Rule, Scope, path_user, require_step_up};
 use crate::crypto;
 use crate::domain::{format_duration_secs, parse_duration_secs};
 use crate::error::{ApiError, errs};
@@ -23,6 +23,7 @@ const MAX_SELF_VALIDITY_SECS: u64 = 365 * 86_400;
 /// 400, 401, 403, 404, 415, 503.
 pub async fn generate_bypass_codes(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
+    require_step_up(&caller, &target)?;
     let on_self = caller.user.id == target.id;
     let spec = match ctx.body_opt::<CaseInsensitive<BypassRequest>>()? {
         None => BypassSpec::default(),

@@ -2,7 +2,7 @@
 //! Rule A, not scoped OK.
 
 use crate::app::App;
-use crate::auth::{Rule, Scope, path_user};
+use crate::auth::{Rule, Scope, path_user, require_step_up};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
@@ -57,6 +57,7 @@ pub async fn get(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// 401, 403, 404, 503.
 pub async fn reset(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::A).await?;
+    require_step_up(&caller, &target)?;
     let key = apikeys::generate();
     let sealed = secrets::seal_api_key(app, &target.id, &key).await?;
     if !app.store.replace_api_key(&target.id, &sealed).await? {
@@ -72,6 +73,7 @@ pub async fn reset(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::A).await?;
+    require_step_up(&caller, &target)?;
     if caller.user.id == target.id && caller.user.roles.contains(&Role::UserAdmin) {
         return Err(ApiError::Forbidden(
             "A user-admin cannot delete its own API key.",

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::{Ctx, Reply};
 use crate::policy;
 use crate::services::audit;
-use crate::store::DomainRec;
+use crate::store::{DomainRec, LevelSet};
 use crate::wire::requests::DomainEnforcementRequest;
 use crate::wire::responses::{DomainResponse, DomainView};
 use lambda_http::http::StatusCode;
@@ -67,26 +67,39 @@ pub async fn update_domain_enforcement(app: &'static App, ctx: Ctx) -> Result<Re
             "You must set up multi-factor authentication on your account before you can set multi-factor domain-level enforcement.",
         ));
     }
-    let touches_mandated = level == EnforcementLevel::RackspaceMandated
-        || domain.level == EnforcementLevel::RackspaceMandated;
-    if touches_mandated && !policy::is_rackspace(&c) {
-        return Err(ApiError::Forbidden(
-            "Only Rackspace can set or change the RACKSPACE_MANDATED level. Open a support ticket.",
-        ));
+    // Compare-and-set against the level the check read (§9.3): when it changed meanwhile, the
+    // domain is read again and the check made again.
+    let mut domain = domain;
+    for _ in 0..3 {
+        let touches_mandated = level == EnforcementLevel::RackspaceMandated
+            || domain.level == EnforcementLevel::RackspaceMandated;
+        if touches_mandated && !policy::is_rackspace(&c) {
+            return Err(ApiError::Forbidden(
+                "Only Rackspace can set or change the RACKSPACE_MANDATED level. Open a support ticket.",
+            ));
+        }
+        // Non-MFA tokens of the domain's requiring users go (§4.3), checked at validation.
+        let revoke_at = level.domain_requires().then(|| app.now_ms());
+        match app
+            .store
+            .set_domain_level(&domain.id, domain.level, level, revoke_at)
+            .await?
+        {
+            LevelSet::Done => {
+                let mut event = audit::Event::new("enforcement.domain", "success");
+                event.actor = Some(&caller.user.id);
+                event.domain = Some(&domain.id);
+                event.factor = Some(level.as_str());
+                event.emit(&ctx);
+                return Ok(Reply::empty(StatusCode::NO_CONTENT));
+            }
+            LevelSet::NoDomain => return Err(NO_DOMAIN),
+            LevelSet::Changed => {
+                domain = app.store.get_domain(&domain.id).await?.ok_or(NO_DOMAIN)?;
+            }
+        }
     }
-    // Non-MFA tokens of the domain's requiring users go (§4.3), checked at validation.
-    let revoke_at = level.domain_requires().then(|| app.now_ms());
-    if !app
-        .store
-        .set_domain_level(&domain.id, level, revoke_at)
-        .await?
-    {
-        return Err(NO_DOMAIN);
-    }
-    let mut event = audit::Event::new("enforcement.domain", "success");
-    event.actor = Some(&caller.user.id);
-    event.domain = Some(&domain.id);
-    event.factor = Some(level.as_str());
-    event.emit(&ctx);
-    Ok(Reply::empty(StatusCode::NO_CONTENT))
+    Err(ApiError::Conflict(
+        "The domain's enforcement level changed concurrently; retry.",
+    ))
 }

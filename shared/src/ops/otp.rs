@@ -1,7 +1,7 @@
 //! OTP devices (§2.7–2.11): add (otpauth URI + QR code), verify, get, list, delete.
 
 use crate::app::App;
-use crate::auth::{Rule, Scope, path_user};
+use crate::auth::{Rule, Scope, path_user, require_step_up};
 use crate::crypto;
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
@@ -23,6 +23,7 @@ pub const MAX_DEVICES: u64 = 5;
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    require_step_up(&caller, &target)?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:otpDevice' object.";
     let name = ctx
         .body::<AddDeviceRequest>()?
@@ -78,6 +79,7 @@ pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    require_step_up(&caller, &target)?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:verificationCode' object.";
     let code = ctx
         .body::<VerifyRequest>()?
@@ -166,6 +168,7 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    require_step_up(&caller, &target)?;
     let device = app
         .store
         .get_device(&target.id, ctx.param("otpDeviceId"))

@@ -1,7 +1,7 @@
 //! SMS phone factor (§2.1–2.6): add, send code, verify, get, list, delete.
 
 use crate::app::App;
-use crate::auth::{Rule, Scope, path_user};
+use crate::auth::{Rule, Scope, path_user, require_step_up};
 use crate::crypto;
 use crate::domain::{FactorType, PhoneNumber};
 use crate::error::{ApiError, errs};
@@ -41,6 +41,7 @@ fn user_phone<'a>(user: &'a UserRec, phone_id: &str) -> Result<&'a PhoneRec, Api
 /// 400, 401, 403, 404, 415, 503.
 pub async fn add(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::A).await?;
+    require_step_up(&caller, &target)?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:mobilePhone' object.";
     let number = ctx
         .body::<AddPhoneRequest>()?
@@ -93,7 +94,7 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let brand = &app.config.sms_sender_id;
     let message =
         format!("Your {brand} phone verification code is {pin}. It expires in {minutes} minutes.");
-    sms::send_limited(app, &target, &number, &message, true).await?;
+    sms::send_limited(app, &target, &number, &message, sms::SmsKind::Verification).await?;
     let expires = app.now_ms() / 1000 + app.config.pin_ttl_secs;
     let pin_id = crypto::new_id();
     let hash = secrets::hash_code(app, &pin, &secrets::pin_context(&target.id, &pin_id)).await?;
@@ -118,6 +119,7 @@ pub async fn send_code(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// 400, 401, 403, 404, 415, 503.
 pub async fn verify(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
+    require_step_up(&caller, &target)?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:verificationCode' object.";
     let code = ctx
         .body::<VerifyRequest>()?
@@ -179,6 +181,7 @@ pub async fn list(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
 /// 400, 401, 403, 404, 503.
 pub async fn delete(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::ScopedOk, Rule::S).await?;
+    require_step_up(&caller, &target)?;
     let phone = match ctx.param_opt("phoneId") {
         Some(id) => user_phone(&target, id)?,
         None => target.phone.as_ref().ok_or(NO_PHONE)?,

@@ -1,7 +1,7 @@
 //! MFA settings (§2.12) and delete-mfa (§2.15).
 
 use crate::app::App;
-use crate::auth::{Rule, Scope, authorize_target, path_user, require};
+use crate::auth::{Rule, Scope, authorize_target, path_user, require, require_step_up};
 use crate::domain::{EnforcementLevel, FactorType};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
@@ -63,6 +63,7 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
     let c = caller.user.subject();
     let t = target.subject();
     require(policy::can_manage(&c, &t))?;
+    require_step_up(&caller, &target)?;
     const NO_BODY: &str = "Request body must contain a 'RAX-AUTH:multiFactor' object.";
     const BAD_FACTOR: &str = "factorType must be SMS or OTP.";
     const BAD_LEVEL: &str =
@@ -159,12 +160,28 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
                 revoked_non_mfa,
             }
         }),
+        // The level the permission check read must still be the domain's (§9.3).
+        domain_guard: level.and(domain.as_ref()).map(|d| (d.id.clone(), d.level)),
     };
     if change.is_noop() {
         // Only `unlock: false`: nothing to change.
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
     }
     if !app.store.apply_mfa_change(&target.id, &change).await? {
+        if let Some((domain_id, read)) = &change.domain_guard {
+            let now_level = app.store.get_domain(domain_id).await?.map(|d| d.level);
+            if now_level != Some(*read) {
+                // The domain's level changed after the permission check read it.
+                if now_level == Some(EnforcementLevel::RackspaceMandated)
+                    && !policy::is_rackspace(&c)
+                {
+                    return Err(MANDATED);
+                }
+                return Err(ApiError::Conflict(
+                    "The domain's enforcement level changed concurrently; retry.",
+                ));
+            }
+        }
         // A device changed between the read and the write.
         return Err(NO_DEVICE);
     }
@@ -189,6 +206,7 @@ pub async fn update_settings(app: &'static App, ctx: Ctx) -> Result<Reply, ApiEr
 /// 401, 403, 404, 409, 503.
 pub async fn delete_mfa(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
     let (caller, target) = path_user(app, &ctx, Scope::FullOnly, Rule::L).await?;
+    require_step_up(&caller, &target)?;
     // Read again if a device is added between the read and the write (the count guards it).
     for _ in 0..3 {
         let bundle = app.store.get_bundle(&target.id).await?;

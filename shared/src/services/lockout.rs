@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::http::Ctx;
 use crate::policy;
 use crate::services::{audit, metrics};
-use crate::store::UserRec;
+use crate::store::{LockRule, UserRec};
 
 /// Is the user's MFA login locked now?
 pub fn is_locked(app: &App, u: &UserRec) -> bool {
@@ -19,6 +19,17 @@ pub fn is_locked(app: &App, u: &UserRec) -> bool {
         c.lockout_secs * 1000,
         c.lockout_cap,
     )
+}
+
+/// The lock rule as configured, at the clock's now (for a commit that must not lift a lock).
+pub fn rule(app: &App) -> LockRule {
+    let c = &app.config;
+    LockRule {
+        now_ms: app.now_ms(),
+        threshold: c.lockout_threshold,
+        lock_ms: c.lockout_secs * 1000,
+        cap: c.lockout_cap,
+    }
 }
 
 /// Reserves one passcode attempt for `user_id` under the lock rule (atomic, shared by every

@@ -41,7 +41,7 @@ pub async fn open_phone(
     user_id: &str,
     phone: &PhoneRec,
 ) -> Result<PhoneNumber, ApiError> {
-    let ring = app.keyring().await?;
+    let ring = app.keyring_for(&phone.sealed).await?;
     let plain = ring.open(&phone.sealed, &phone_aad(user_id, &phone.id))?;
     let text =
         std::str::from_utf8(&plain).map_err(|_| anyhow::anyhow!("sealed phone is not utf-8"))?;
@@ -73,7 +73,7 @@ pub async fn seal_seed(
 /// # Errors
 /// `503` when KMS is unavailable, `500` when the stored value does not open.
 pub async fn open_seed(app: &App, d: &DeviceRec) -> Result<Seed, ApiError> {
-    let ring = app.keyring().await?;
+    let ring = app.keyring_for(&d.sealed_seed).await?;
     let plain = ring.open(&d.sealed_seed, &seed_aad(&d.user_id, &d.id))?;
     Ok(Seed::from_bytes(plain.to_vec()))
 }
@@ -100,7 +100,10 @@ pub async fn check_code(
     if stored.starts_with("$argon2") {
         return Ok(crate::crypto::verify_legacy_code(code, stored));
     }
-    Ok(app.keyring().await?.verify_code_mac(code, context, stored))
+    Ok(app
+        .keyring_for(stored)
+        .await?
+        .verify_code_mac(code, context, stored))
 }
 
 /// Context of a phone-verification PIN.
@@ -140,7 +143,7 @@ pub async fn open_api_key(
     user_id: &str,
     sealed: &str,
 ) -> Result<zeroize::Zeroizing<String>, ApiError> {
-    let ring = app.keyring().await?;
+    let ring = app.keyring_for(sealed).await?;
     let plain = ring.open(sealed, &api_key_aad(user_id))?;
     let text = std::str::from_utf8(&plain).map_err(|_| anyhow::anyhow!("sealed key not utf-8"))?;
     Ok(zeroize::Zeroizing::new(text.to_string()))

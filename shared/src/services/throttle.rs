@@ -1,10 +1,10 @@
-//! Password and API-key guessing (§8.3): per username, known or not, ten free consecutive
-//! failures, then one attempt per back-off (1 s, doubling, at most 15 min), answered `413` with
+//! Password and API-key guessing (§8.3, §9.3): per username, known or not, and per credential
+//! kind (a success resets only its own kind's count), ten free consecutive failures, then one attempt per back-off (1 s, doubling, at most 15 min), answered `413` with
 //! `Retry-After` even when the secret is right. It never touches the MFA lock.
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::store::LoginAttempt;
+use crate::store::{Credential, LoginAttempt};
 
 /// Consecutive failed attempts that are evaluated without delay.
 pub const FREE_ATTEMPTS: u64 = 10;
@@ -19,10 +19,17 @@ pub const MAX_BACKOFF_SECS: u64 = 900;
 pub async fn reserve(
     app: &App,
     username_key: &str,
+    kind: Credential,
 ) -> Result<Option<(String, Option<String>)>, ApiError> {
     let attempt = app
         .store
-        .reserve_password_attempt(username_key, app.now_ms(), FREE_ATTEMPTS, MAX_BACKOFF_SECS)
+        .reserve_password_attempt(
+            username_key,
+            kind,
+            app.now_ms(),
+            FREE_ATTEMPTS,
+            MAX_BACKOFF_SECS,
+        )
         .await?;
     match attempt {
         LoginAttempt::Known { user_id, domain_id } => Ok(Some((user_id, domain_id))),

@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::crypto;
 use crate::error::ApiError;
-use crate::store::{TokenRec, UserRec};
+use crate::store::{Credential, TokenRec, UserRec};
 
 /// Scope name of the restricted token of §3.5.
 pub const SETUP_MFA: &str = "SETUP-MFA";
@@ -45,7 +45,7 @@ pub async fn issue(
 }
 
 /// Mints and stores a token after a successful password or API-key step, clearing the
-/// username's failed attempts in the same write.
+/// username's failed attempts of that `kind` in the same write.
 ///
 /// # Errors
 /// `503` on DynamoDB faults.
@@ -53,10 +53,13 @@ pub async fn issue_after_login(
     app: &App,
     user: &UserRec,
     username_key: &str,
+    kind: Credential,
     methods: &[&str],
     scoped: bool,
 ) -> Result<(String, TokenRec), ApiError> {
     let (value, rec) = mint(app, user, methods, scoped);
-    app.store.put_token_after_login(&rec, username_key).await?;
+    app.store
+        .put_token_after_login(&rec, username_key, kind)
+        .await?;
     Ok((value, rec))
 }

@@ -10,7 +10,7 @@ use super::item::{Item, key};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    CancellationReason, Delete, KeysAndAttributes, Put, ReturnValue,
+    CancellationReason, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use std::time::Duration;
@@ -43,6 +43,8 @@ pub(super) enum Write {
     Update { pk: String, sk: String, expr: Expr },
     /// Delete an item under the condition of `cond`, if any.
     Delete { pk: String, sk: String, cond: Expr },
+    /// Require `cond` of an item the transaction does not write.
+    Check { pk: String, sk: String, cond: Expr },
 }
 
 impl Write {
@@ -292,6 +294,19 @@ impl Table {
                     .build()
                     .map_err(build_err)?;
                 TransactWriteItem::builder().delete(d)
+            }
+            Write::Check { pk, sk, cond } => {
+                let c = cond.condition().unwrap_or_default();
+                let (names, values) = cond.into_parts();
+                let check = ConditionCheck::builder()
+                    .table_name(&self.name)
+                    .set_key(Some(key(pk, &sk)))
+                    .condition_expression(c)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(build_err)?;
+                TransactWriteItem::builder().condition_check(check)
             }
         };
         Ok(item.build())

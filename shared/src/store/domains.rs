@@ -19,27 +19,50 @@ impl Store {
         Ok(it.as_ref().and_then(item::domain_from_item))
     }
 
-    /// Sets a domain's enforcement level and, when given, its "non-MFA tokens issued at or
-    /// before this are revoked" marker (1 `UpdateItem`; both or neither). `Ok(false)` when the
-    /// domain does not exist.
+    /// Sets a domain's enforcement level from `from` (the level the caller's permission check
+    /// read) to `level` and, when given, its "non-MFA tokens issued at or before this are
+    /// revoked" marker (1 `UpdateItem`; both or neither).
+    ///
+    /// Invariant (§9.3): compare-and-set, so a change decided on a level that has changed since
+    /// (a concurrent `RACKSPACE_MANDATED`) is never written.
     ///
     /// # Errors
     /// DynamoDB faults.
     pub async fn set_domain_level(
         &self,
         domain_id: &str,
+        from: EnforcementLevel,
         level: EnforcementLevel,
         revoke_non_mfa_at: Option<u64>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<LevelSet, StoreError> {
         let mut e = Expr::new();
-        e.cond_exists().set("level", s(level.as_str()));
+        e.cond_exists()
+            .cond_eq("level", s(from.as_str()))
+            .set("level", s(level.as_str()));
         if let Some(at) = revoke_non_mfa_at {
             e.set("revoked_non_mfa", n(at));
         }
-        let out = self
-            .table
-            .update(item::domain_pk(domain_id), item::DOMAIN_SK, e)
-            .await?;
-        Ok(matches!(out, Updated::Done(_)))
+        Ok(
+            match self
+                .table
+                .update(item::domain_pk(domain_id), item::DOMAIN_SK, e)
+                .await?
+            {
+                Updated::Done(_) => LevelSet::Done,
+                Updated::Refused(Some(_)) => LevelSet::Changed,
+                Updated::Refused(None) => LevelSet::NoDomain,
+            },
+        )
     }
+}
+
+/// Outcome of [`Store::set_domain_level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelSet {
+    /// Written.
+    Done,
+    /// The level is no longer the one read: read the domain again and decide again.
+    Changed,
+    /// The domain does not exist.
+    NoDomain,
 }

@@ -71,6 +71,11 @@ pub(crate) fn login_pk(username_key: &str) -> String {
     format!("LOGIN#{username_key}")
 }
 pub(crate) const LOGIN_SK: &str = "LOGIN";
+/// The deployment's SMS count for the clock hour starting at `hour_s` (§9.3).
+pub(crate) fn sms_cap_pk(hour_s: u64) -> String {
+    format!("SMSCAP#{hour_s}")
+}
+pub(crate) const SMS_CAP_SK: &str = "SMSCAP";
 pub(crate) fn number_pk(key: &str) -> String {
     format!("SMSNUM#{key}")
 }
@@ -312,8 +317,18 @@ pub(crate) fn bypass_from_item(i: &Item) -> Option<BypassRec> {
     })
 }
 
+/// The sort key a stored session lives under: its slot (§9.3), or the hash of its id for a
+/// session stored by a release before slots.
+pub(crate) fn session_item_sk(se: &SessionRec) -> String {
+    match se.slot {
+        Some(slot) => format!("{SESSION_PREFIX}{slot}"),
+        None => session_sk(&se.hash),
+    }
+}
+
 pub(crate) fn session_to_item(se: &SessionRec) -> Item {
-    let mut i = key(user_pk(&se.user_id), &session_sk(&se.hash));
+    let mut i = key(user_pk(&se.user_id), &session_item_sk(se));
+    i.insert("hash".into(), s(&se.hash));
     i.insert("user_id".into(), s(&se.user_id));
     i.insert("expires".into(), n(se.expires));
     i.insert("ttl".into(), n(se.expires + 1));
@@ -325,12 +340,18 @@ pub(crate) fn session_to_item(se: &SessionRec) -> Item {
 }
 
 pub(crate) fn session_from_item(i: &Item) -> Option<SessionRec> {
+    let tail = get_s(i, "sk")?.strip_prefix(SESSION_PREFIX)?.to_string();
+    let (hash, slot) = match get_s(i, "hash") {
+        Some(h) => (h, Some(tail.parse().ok()?)),
+        None => (tail, None),
+    };
     Some(SessionRec {
-        hash: get_s(i, "sk")?.strip_prefix(SESSION_PREFIX)?.to_string(),
+        hash,
         user_id: get_s(i, "user_id")?,
         expires: get_n(i, "expires"),
         passcode_hash: get_s(i, "passcode_hash"),
         mfa_epoch: get_n(i, "mfa_epoch"),
+        slot,
     })
 }
 

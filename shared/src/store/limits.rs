@@ -207,3 +207,57 @@ impl Store {
         Ok(())
     }
 }
+
+/// One SMS counted against the deployment's hourly ceiling, to give back with
+/// [`Store::refund_deployment_sms`].
+#[derive(Debug)]
+pub struct CapClaim {
+    hour: u64,
+}
+
+impl Store {
+    /// Counts one SMS against the deployment-wide ceiling of `cap` per clock hour (1
+    /// `UpdateItem`: `ADD count 1` on the hour's item, conditional on `count < cap`).
+    ///
+    /// Invariant (§9.3): whatever runs concurrently, in all instances together, no clock hour
+    /// counts more than `cap` SMS. Refused: the seconds until the next hour.
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn claim_deployment_sms(
+        &self,
+        now_s: u64,
+        cap: u64,
+    ) -> Result<Result<CapClaim, SmsRefusal>, StoreError> {
+        let hour = now_s - now_s % HOUR;
+        let mut e = Expr::new();
+        e.cond_below("count", cap)
+            .add("count", 1)
+            .set("ttl", n(hour + 2 * HOUR));
+        Ok(
+            match self
+                .table
+                .update(item::sms_cap_pk(hour), item::SMS_CAP_SK, e)
+                .await?
+            {
+                Updated::Done(_) => Ok(CapClaim { hour }),
+                Updated::Refused(_) => Err(SmsRefusal {
+                    retry_after_secs: (hour + HOUR - now_s).max(1),
+                }),
+            },
+        )
+    }
+
+    /// Gives back a ceiling claim whose SMS was not sent (1 `UpdateItem`).
+    ///
+    /// # Errors
+    /// DynamoDB faults.
+    pub async fn refund_deployment_sms(&self, claim: CapClaim) -> Result<(), StoreError> {
+        let mut e = Expr::new();
+        e.cond_exists().add("count", -1);
+        self.table
+            .update(item::sms_cap_pk(claim.hour), item::SMS_CAP_SK, e)
+            .await?;
+        Ok(())
+    }
+}

@@ -3,7 +3,7 @@
 use super::client::{Updated, Write};
 use super::expr::Expr;
 use super::item::{self, b, get_n, n};
-use super::{Store, StoreError, TokenRec};
+use super::{SessionRec, Store, StoreError, TokenRec};
 
 /// What a passcode step's commit requires of the user item, as read when the attempt began.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +12,26 @@ pub struct LoginGuard<'a> {
     pub mfa_epoch: u64,
     /// For a bypass code: the set it belongs to, which must still be the user's current one.
     pub bypass_set: Option<&'a str>,
+    /// The consecutive attempts this step's reservation counted (itself included): more than
+    /// that means others were reserved since, and if they locked the user the commit is
+    /// refused (§8.3, §9.3).
+    pub attempts: u64,
+    /// The lock rule at the moment of the commit.
+    pub lock: LockRule,
+}
+
+/// The MFA login lock rule (§3.4): locked once `threshold` consecutive attempts failed, until
+/// `lock_ms` after the last one, for good from `cap` on.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRule {
+    /// Now (ms).
+    pub now_ms: u64,
+    /// Consecutive failures that lock.
+    pub threshold: u64,
+    /// How long a lock lasts after the last failure (ms).
+    pub lock_ms: u64,
+    /// Consecutive failures after which the lock no longer expires.
+    pub cap: u64,
 }
 
 /// The use-once item a successful passcode step consumes alongside the session.
@@ -44,6 +64,8 @@ pub enum FinishLogin {
     /// The claim was refused: the TOTP step was used already (replay), or the bypass code is
     /// gone.
     ClaimRefused,
+    /// Concurrent failed attempts locked the user after this one was reserved: refused.
+    Locked,
 }
 
 impl Store {
@@ -84,27 +106,49 @@ impl Store {
     /// Invariant: a session, a TOTP step of a device and a bypass code each admit one
     /// successful login, however many requests race; the commit happens only while MFA is on
     /// under the session's epoch and, for a bypass code, while its set is still current
-    /// (contract §8.3); a refused commit writes nothing.
+    /// (contract §8.3), and only if attempts reserved after this one have not locked the user
+    /// (§9.3: a right code reserved before a lock does not lift it); a refused commit writes
+    /// nothing (a refusal by the user item costs 1 `GetItem` to tell why).
     ///
     /// # Errors
     /// DynamoDB faults (conflicts and throttles after retries).
     pub async fn finish_login(
         &self,
-        session_hash: &str,
+        session: &SessionRec,
         user_id: &str,
         guard: LoginGuard<'_>,
         claim: LoginClaim,
         token: &TokenRec,
     ) -> Result<FinishLogin, StoreError> {
         let bypass = matches!(claim, LoginClaim::Bypass { .. });
-        let mut writes = vec![Write::delete_existing(
-            item::user_pk(user_id),
-            item::session_sk(session_hash),
-        )];
+        // The session's slot, while it still holds this session (a newer one may have taken it).
+        let mut cond = Expr::new();
+        cond.cond_exists().cond_eq("hash", item::s(&session.hash));
+        if session.slot.is_none() {
+            cond = Expr::new();
+            cond.cond_exists();
+        }
+        let mut writes = vec![Write::Delete {
+            pk: item::user_pk(user_id),
+            sk: item::session_item_sk(session),
+            cond,
+        }];
         let mut user = Expr::new();
+        let (f, lf) = (user.name("fails"), user.name("last_fail"));
+        let l = guard.lock;
+        let (own, thr, cap, cutoff) = (
+            user.val(n(guard.attempts)),
+            user.val(n(l.threshold)),
+            user.val(n(l.cap)),
+            user.val(n(l.now_ms.saturating_sub(l.lock_ms))),
+        );
         user.cond_exists()
             .cond_eq("mfa_enabled", b(true))
             .cond_eq("mfa_epoch", n(guard.mfa_epoch))
+            // Not locked by attempts reserved after this one (its own count is no lock).
+            .cond(format!(
+                "attribute_not_exists({f}) OR {f} <= {own} OR {f} < {thr} OR ({f} < {cap} AND (attribute_not_exists({lf}) OR {lf} <= {cutoff}))"
+            ))
             .set("fails", n(0));
         if let Some(set) = guard.bypass_set {
             user.cond_eq("bypass_set", super::item::s(set));
@@ -141,7 +185,18 @@ impl Store {
         Ok(match self.table.transact(writes).await? {
             Ok(()) => FinishLogin::Done,
             Err(f) if flag(&f, 0) => FinishLogin::SessionGone,
-            Err(f) if flag(&f, 1) && !bypass => FinishLogin::SessionGone,
+            // The user's conditions: read it (1 `GetItem`) to tell which one failed.
+            Err(f) if flag(&f, 1) => match self.get_user(user_id).await? {
+                Some(u) if u.mfa_enabled && u.mfa_epoch == guard.mfa_epoch => {
+                    if guard.bypass_set.is_some() && u.bypass_set.as_deref() != guard.bypass_set {
+                        FinishLogin::ClaimRefused
+                    } else {
+                        FinishLogin::Locked
+                    }
+                }
+                _ if bypass => FinishLogin::ClaimRefused,
+                _ => FinishLogin::SessionGone,
+            },
             Err(_) => FinishLogin::ClaimRefused,
         })
     }

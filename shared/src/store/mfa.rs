@@ -33,6 +33,9 @@ pub struct MfaChange {
     pub reset_fails: bool,
     /// New enforcement level.
     pub level: Option<LevelChange>,
+    /// With `level`: the user's domain and the level the permission check read, which must
+    /// still be the domain's at write time (§9.3).
+    pub domain_guard: Option<(String, EnforcementLevel)>,
 }
 
 impl MfaChange {
@@ -51,8 +54,10 @@ impl Store {
     /// Applies `change` to the user (1 `UpdateItem`; a `TransactWriteItems` when it also deletes
     /// bypass codes). Invariant: a factor becomes active only while its device is verified at
     /// the moment of the write; enabling and the revocation of earlier tokens are one write;
-    /// disabling deletes the current bypass codes in the same transaction. `Ok(false)` when the
-    /// factor's device changed meanwhile.
+    /// disabling deletes the current bypass codes in the same transaction; a level change with a
+    /// `domain_guard` is written only while the domain's level is still the one read (a
+    /// `TransactWriteItems` with a condition check). `Ok(false)` when the factor's device or the
+    /// domain's level changed meanwhile.
     ///
     /// # Errors
     /// DynamoDB faults.
@@ -98,15 +103,26 @@ impl Store {
                 .set("revoked_non_mfa", n(l.revoked_non_mfa));
         }
         let pk = item::user_pk(user_id);
-        let drops = match (&change.drop_bypass, change.enabled) {
+        let mut drops = match (&change.drop_bypass, change.enabled) {
             (Some((set, count)), Some(false)) => bypass_deletes(&pk, set, *count),
             _ => Vec::new(),
         };
+        if !drops.is_empty() {
+            e.remove(&["bypass_count"]);
+        }
+        if let (Some((domain, read)), Some(_)) = (&change.domain_guard, change.level) {
+            let mut cond = Expr::new();
+            cond.cond_eq("level", s(read.as_str()));
+            drops.push(Write::Check {
+                pk: item::domain_pk(domain),
+                sk: item::DOMAIN_SK.into(),
+                cond,
+            });
+        }
         if drops.is_empty() {
             let out = self.table.update(pk, item::USER_SK, e).await?;
             return Ok(matches!(out, Updated::Done(_)));
         }
-        e.remove(&["bypass_count"]);
         let mut writes = vec![Write::Update {
             pk,
             sk: item::USER_SK.into(),

@@ -31,10 +31,11 @@ mod users;
 
 pub use devices::{Attempt, DeviceRemoval};
 pub use directory::Backfill;
-pub use guessing::LoginAttempt;
+pub use domains::LevelSet;
+pub use guessing::{Credential, LoginAttempt, MAX_OPEN_SESSIONS};
 pub use item::USER_INDEX_PROJECTION;
-pub use limits::{NumberClaim, SmsClaim, SmsRefusal};
-pub use login::{FinishLogin, LoginClaim, LoginGuard};
+pub use limits::{CapClaim, NumberClaim, SmsClaim, SmsRefusal};
+pub use login::{FinishLogin, LockRule, LoginClaim, LoginGuard};
 pub use mfa::{LevelChange, MfaChange};
 pub use phone::PhoneRemoval;
 pub use records::{

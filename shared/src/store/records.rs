@@ -181,9 +181,12 @@ pub struct TokenRec {
 impl TokenRec {
     /// Was the token obtained with a second factor?
     pub fn is_mfa(&self) -> bool {
-        self.methods
-            .iter()
-            .any(|m| matches!(m.as_str(), "PASSCODE" | "OTPPASSCODE" | "BYPASS"))
+        self.methods.iter().any(|m| {
+            matches!(
+                m.as_str(),
+                "PASSCODE" | "OTPPASSCODE" | "BYPASS" | "WEBAUTHN"
+            )
+        })
     }
 }
 
@@ -234,6 +237,9 @@ pub struct SessionRec {
     pub passcode_hash: Option<String>,
     /// The user's `mfa_epoch` when the session opened.
     pub mfa_epoch: u64,
+    /// Which of the user's session slots holds it (set by the store; `None` for a session
+    /// not stored yet, or stored by a release before slots, §9.3).
+    pub slot: Option<u64>,
 }
 
 /// Everything in a user's partition, read with one Query.
@@ -301,6 +307,7 @@ mod tests {
             expires: 1,
             passcode_hash: Some("PASSCODEHASH".into()),
             mfa_epoch: 0,
+            slot: None,
         };
         let t = TokenRec {
             hash: "TOKENHASH".into(),

@@ -9,7 +9,7 @@ use crate::http::{Ctx, Reply, error_body};
 use crate::policy::{self, LoginDecision};
 use crate::services::tokens::SETUP_MFA;
 use crate::services::{apikeys, audit, lockout, metrics, secrets, sms, throttle, tokens};
-use crate::store::{SessionRec, UserRec};
+use crate::store::{Credential, SessionRec, UserRec};
 use crate::wire::Field;
 use crate::wire::requests::{
     ApiKeyCredentials, Auth, AuthRequest, PasswordCredentials, TokenCredentials,
@@ -103,7 +103,7 @@ async fn api_key_step(
     let Ok(username) = Username::parse(&username) else {
         return Err(BAD_CREDENTIALS);
     };
-    let (key, found) = attempt(app, &username).await?;
+    let (key, found) = attempt(app, &username, Credential::ApiKey).await?;
     let Some((user_id, _)) = found else {
         record(app, ctx, "failure", None, "APIKEY");
         return Err(BAD_CREDENTIALS);
@@ -114,10 +114,13 @@ async fn api_key_step(
         return Err(BAD_CREDENTIALS);
     }
     if !user.enabled {
-        app.store.clear_password_attempts(&key).await?;
+        app.store
+            .clear_password_attempts(&key, Credential::ApiKey)
+            .await?;
         return Err(ApiError::UserDisabled);
     }
-    let (id, token) = tokens::issue_after_login(app, &user, &key, &["APIKEY"], false).await?;
+    let (id, token) =
+        tokens::issue_after_login(app, &user, &key, Credential::ApiKey, &["APIKEY"], false).await?;
     record(app, ctx, "success", Some(&user), "APIKEY");
     let access = Access::new(&id, &token, &user).with_catalog();
     Ok(Reply::body(StatusCode::OK, &access.into_response()))
@@ -162,7 +165,7 @@ async fn password_step(
         crypto::dummy_password_check(&password);
         return Err(BAD_CREDENTIALS);
     };
-    let (key, found) = attempt(app, &username).await?;
+    let (key, found) = attempt(app, &username, Credential::Password).await?;
     let Some((user_id, domain_id)) = found else {
         crypto::dummy_password_check(&password);
         record(app, ctx, "failure", None, "PASSWORD");
@@ -201,19 +204,35 @@ async fn password_step(
         LoginDecision::Token | LoginDecision::ScopedToken | LoginDecision::Challenge
     ) {
         // The password was right: the guessing count goes, whatever the answer.
-        app.store.clear_password_attempts(&key).await?;
+        app.store
+            .clear_password_attempts(&key, Credential::Password)
+            .await?;
     }
     match decision {
         LoginDecision::Token => {
-            let (id, token) =
-                tokens::issue_after_login(app, &user, &key, &["PASSWORD"], false).await?;
+            let (id, token) = tokens::issue_after_login(
+                app,
+                &user,
+                &key,
+                Credential::Password,
+                &["PASSWORD"],
+                false,
+            )
+            .await?;
             record(app, ctx, "success", Some(&user), "PASSWORD");
             let access = Access::new(&id, &token, &user).with_catalog();
             Ok(Reply::body(StatusCode::OK, &access.into_response()))
         }
         LoginDecision::ScopedToken => {
-            let (id, token) =
-                tokens::issue_after_login(app, &user, &key, &["PASSWORD"], true).await?;
+            let (id, token) = tokens::issue_after_login(
+                app,
+                &user,
+                &key,
+                Credential::Password,
+                &["PASSWORD"],
+                true,
+            )
+            .await?;
             record(app, ctx, "success", Some(&user), "PASSWORD");
             let access = Access::new(&id, &token, &user);
             Ok(Reply::body(StatusCode::OK, &access.into_response()))
@@ -254,7 +273,7 @@ async fn challenge(
         let message =
             format!("Your {brand} login passcode is {passcode}. It expires in {minutes} minutes.");
         // Sent before the session is stored: a failed send leaves no passcode behind.
-        sms::send_limited(app, user, &number, &message, false).await?;
+        sms::send_limited(app, user, &number, &message, sms::SmsKind::LoginPasscode).await?;
         let context = secrets::passcode_context(&user.id, &session_hash);
         passcode_hash = Some(secrets::hash_code(app, &passcode, &context).await?);
     }
@@ -264,6 +283,7 @@ async fn challenge(
         expires: now_s + app.config.session_ttl_secs,
         passcode_hash,
         mfa_epoch: user.mfa_epoch,
+        slot: None,
     };
     app.store.put_session_after_login(&session, key).await?;
     let factor = user.factor.unwrap_or(FactorType::Sms).as_str();
@@ -290,9 +310,10 @@ async fn challenge(
 async fn attempt(
     app: &App,
     username: &Username,
+    kind: Credential,
 ) -> Result<(String, Option<(String, Option<String>)>), ApiError> {
     let key = username.key();
-    let found = throttle::reserve(app, &key).await?;
+    let found = throttle::reserve(app, &key, kind).await?;
     Ok((key, found))
 }
 

@@ -73,15 +73,22 @@ pub(super) async fn step(
             LoginClaim::Bypass { .. } => user.bypass_set.as_deref(),
             _ => None,
         },
+        attempts,
+        lock: lockout::rule(app),
     };
     let (token_id, token) = tokens::mint(app, user, &[method, "PASSWORD"], false);
     match app
         .store
-        .finish_login(&session_hash, &user.id, guard, claim, &token)
+        .finish_login(session, &user.id, guard, claim, &token)
         .await?
     {
         FinishLogin::Done => {}
         FinishLogin::SessionGone => return Err(BAD_SESSION),
+        FinishLogin::Locked => {
+            // Wrong passcodes reserved after this one locked the user first (§8.3).
+            record(app, ctx, "refused", Some(user), method);
+            return Err(LOCKED);
+        }
         FinishLogin::ClaimRefused => {
             // The code's time step was already used (replay), or the bypass code is gone.
             record(app, ctx, "failure", Some(user), method);
