@@ -14,6 +14,7 @@
 mod helpers;
 
 mod audit;
+mod change_password;
 mod console;
 mod core;
 mod credentials;
