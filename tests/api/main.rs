@@ -15,6 +15,7 @@ mod helpers;
 
 mod audit;
 mod change_password;
+mod cli;
 mod console;
 mod core;
 mod credentials;
