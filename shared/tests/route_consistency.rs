@@ -381,3 +381,57 @@ fn the_openapi_document_describes_exactly_the_routes_of_the_table() -> TestResul
     }
     Ok(())
 }
+
+/// The value behind a `!Ref`, if `v` is one.
+fn ref_target(v: Option<&Yaml>) -> Option<String> {
+    match v {
+        Some(Yaml::Tagged(t)) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_function_logs_to_its_own_log_group_kept_for_log_retention_days() -> TestResult {
+    let template = load_template()?;
+    let resources = template
+        .get("Resources")
+        .and_then(Yaml::as_mapping)
+        .ok_or("template.yaml has no Resources")?;
+    let mut groups = BTreeSet::new();
+    for (op, function) in template_functions(&template)? {
+        let group = ref_target(
+            function
+                .get("Properties")
+                .and_then(|p| p.get("LoggingConfig"))
+                .and_then(|l| l.get("LogGroup")),
+        )
+        .ok_or_else(|| {
+            format!(
+                "functions/{op}: no LoggingConfig.LogGroup (run scripts/template_log_groups.py)"
+            )
+        })?;
+        assert!(
+            groups.insert(group.clone()),
+            "{group} is shared by two functions"
+        );
+        let resource = resources
+            .get(group.as_str())
+            .ok_or_else(|| format!("{group} is not a resource"))?;
+        assert_eq!(
+            resource.get("Type").and_then(Yaml::as_str),
+            Some("AWS::Logs::LogGroup"),
+            "{group}"
+        );
+        assert_eq!(
+            ref_target(
+                resource
+                    .get("Properties")
+                    .and_then(|p| p.get("RetentionInDays"))
+            )
+            .as_deref(),
+            Some("LogRetentionDays"),
+            "{group}: retention"
+        );
+    }
+    Ok(())
+}
