@@ -509,7 +509,11 @@ async fn bodies_that_are_not_utf8_get_a_contract_error_on_every_route() {
             );
         }
     }
-    assert_eq!(checked, shared::routes::ROUTES.len());
+    let api_routes = shared::routes::ROUTES
+        .iter()
+        .filter(|r| r.operation != "console")
+        .count();
+    assert_eq!(checked, api_routes);
 }
 
 #[tokio::test]
