@@ -110,6 +110,8 @@ pub const ROUTES: &[Route] = &[
     ),
     route!("POST", "/v2.0/tokens", "authenticate"),
     route!("POST", "/v2.0/users", "create-user"),
+    // Before every `/v2.0/users/{userId}…` route: the literal path is never a user id.
+    route!("POST", "/v2.0/users/RAX-AUTH/change-pwd", "change-password"),
     route!("GET", "/v2.0/users/{userId}", "get-user"),
     route!("GET", "/v2.0/users", "list-users"),
     route!(
@@ -268,6 +270,32 @@ mod tests {
             find("GET", "/v2.0/users//RAX-AUTH/multi-factor"),
             Match::NotFound
         );
+    }
+
+    #[test]
+    fn change_pwd_is_its_own_route_not_a_user_id() {
+        let Match::Found(route, params) = find("POST", "/v2.0/users/RAX-AUTH/change-pwd") else {
+            panic!("no match")
+        };
+        assert_eq!(route.operation, "change-password");
+        assert!(params.is_empty());
+        let Match::Found(route, _) = find("POST", "/prod/v2.0/users/RAX-AUTH/change-pwd/") else {
+            panic!("no match")
+        };
+        assert_eq!(route.operation, "change-password");
+        assert_eq!(
+            find("GET", "/v2.0/users/RAX-AUTH/change-pwd"),
+            Match::WrongMethod
+        );
+        assert_eq!(
+            find("PUT", "/v2.0/users/RAX-AUTH/change-pwd"),
+            Match::WrongMethod
+        );
+        // A user id is still a user id.
+        let Match::Found(route, _) = find("POST", "/v2.0/users/RAX-AUTH") else {
+            panic!("no match")
+        };
+        assert_eq!(route.operation, "update-user");
     }
 
     #[test]

@@ -459,6 +459,11 @@ async fn bodies_that_are_not_utf8_get_a_contract_error_on_every_route() {
     let ua = api.new_user_admin().await;
     let mut checked = 0;
     for route in shared::routes::ROUTES {
+        // The control panel's files are not API operations: a GET answers the file, whatever
+        // the body (docs/console.md).
+        if route.operation == "console" {
+            continue;
+        }
         let path = route
             .path
             .replace("{userId}", &ua.id)
@@ -504,7 +509,11 @@ async fn bodies_that_are_not_utf8_get_a_contract_error_on_every_route() {
             );
         }
     }
-    assert_eq!(checked, shared::routes::ROUTES.len());
+    let api_routes = shared::routes::ROUTES
+        .iter()
+        .filter(|r| r.operation != "console")
+        .count();
+    assert_eq!(checked, api_routes);
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@
 mod helpers;
 
 mod audit;
+mod change_password;
+mod cli;
 mod console;
 mod core;
 mod credentials;

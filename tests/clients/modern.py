@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Real client libraries against the local stack: keystoneauth1 (v2.Password and a plugin that
 answers the OS-MF challenge with a TOTP code), rackspaceauth (v2.APIKey in a keystoneauth1
-Session) and apache-libcloud (OpenStackIdentity_2_0_Connection, authenticate(auth_type="api_key")).
+Session), apache-libcloud (OpenStackIdentity_2_0_Connection, authenticate(auth_type="api_key"))
+and python-keystoneclient's v2.0 users manager (list, get, update, delete) on a keystoneauth1
+Session.
 Run by scripts/test.sh with the pinned environment of tests/clients/requirements-modern.txt."""
 import sys, time
 
-from common import API, Results, enable_otp_mfa, new_user_admin, totp, validates_for
+from common import (API, Results, call, enable_otp_mfa, login, new_user_admin, totp,
+                    validates_for)
 from keystoneauth1 import access, session
 from keystoneauth1.identity import v2
 
@@ -69,10 +72,64 @@ def keystoneauth_two_step_mfa():
     validates_for(token, uid, ["OTPPASSCODE", "PASSWORD"])
 
 
+def keystoneclient_users():
+    """keystoneclient v2.0 `users.list/get/update/delete`, as a user-admin manages its domain
+    (update is the PUT keystoneclient sends; `name` is not the Rackspace key, `username` is)."""
+    import secrets
+    from keystoneclient.v2_0 import client as ksclient
+    from keystoneclient import exceptions as ksexc
+    uid, user, pw, _, token = new_user_admin()
+    sub_name = "kcsub" + secrets.token_hex(5)
+    st, _, body = call("POST", "/v2.0/users", {"user": {
+        "username": sub_name, "email": sub_name + "@example.com",
+        "OS-KSADM:password": "Cl1ent-" + secrets.token_hex(8)}}, token)
+    assert st == 201, (st, body)
+    sub_id = body["user"]["id"]
+    sess = session.Session(auth=v2.Password(auth_url=AUTH_URL, username=user, password=pw))
+    ks = ksclient.Client(session=sess, endpoint_override=AUTH_URL)
+
+    # The by-domain index is eventually consistent: poll briefly for the new user.
+    for _ in range(30):
+        listed = {u.id: u for u in ks.users.list()}
+        if sub_id in listed:
+            break
+        time.sleep(0.2)
+    assert {uid, sub_id} <= set(listed), listed
+    assert listed[sub_id].username == sub_name, listed[sub_id]._info
+    assert listed[uid].username == user, listed[uid]._info
+
+    updated = ks.users.update(sub_id, email="changed@example.com", username=sub_name + "x")
+    assert updated.email == "changed@example.com", updated._info
+    assert updated.username == sub_name + "x", updated._info
+    off = ks.users.update(sub_id, enabled=False)
+    assert off.enabled is False, off._info
+    fetched = ks.users.get(sub_id)
+    assert fetched.enabled is False and fetched.email == "changed@example.com", fetched._info
+    try:
+        ks.users.update(sub_id, name="ignored")  # nothing the API knows: a clear 400
+        raise AssertionError("an update with nothing to change succeeded")
+    except ksexc.BadRequest:
+        pass
+
+    ks.users.delete(sub_id)
+    try:
+        ks.users.get(sub_id)
+        raise AssertionError("a deleted user is still readable")
+    except ksexc.NotFound:
+        pass
+    try:
+        ks.users.delete(uid)  # never self
+        raise AssertionError("a user deleted itself")
+    except ksexc.Forbidden:
+        pass
+    login(user, pw)
+
+
 if __name__ == "__main__":
     r = Results()
     r.run("keystoneauth1 v2.Password", keystoneauth_password)
     r.run("rackspaceauth v2.APIKey in a keystoneauth1 Session", rackspaceauth_api_key)
     r.run("apache-libcloud OpenStackIdentity_2_0_Connection api_key", libcloud_api_key)
     r.run("keystoneauth1 plugin answering the OS-MF challenge with TOTP", keystoneauth_two_step_mfa)
+    r.run("keystoneclient v2.0 users.list/get/update/delete", keystoneclient_users)
     sys.exit(r.finish())

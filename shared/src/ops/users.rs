@@ -1,5 +1,5 @@
-//! Identity core: create-user, get-user, add-role-to-user (§2.17); update-user, delete-user
-//! (§9.2).
+//! Identity core: create-user, get-user, add-role-to-user (§2.17); update-user, delete-user,
+//! change-password (§9.2).
 
 use crate::app::App;
 use crate::auth::{Rule, Scope, authorize, authorize_target, path_user, require};
@@ -8,12 +8,12 @@ use crate::domain::{EnforcementLevel, Password, Role, Username, parse_email};
 use crate::error::{ApiError, errs};
 use crate::http::{Ctx, Reply};
 use crate::policy;
-use crate::services::{apikeys, audit, lockout, secrets};
+use crate::services::{apikeys, audit, lockout, secrets, throttle};
 use crate::store::{
-    CreateRefusal, DeleteRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UpdateRefusal, UserChange,
-    UserRec,
+    CreateRefusal, Credential, DeleteRefusal, DomainPlan, DomainRec, MAX_DOMAIN_ID, UpdateRefusal,
+    UserChange, UserRec,
 };
-use crate::wire::requests::{CreateUserRequest, UpdateUserRequest};
+use crate::wire::requests::{ChangePasswordRequest, CreateUserRequest, UpdateUserRequest};
 use crate::wire::responses::{
     CreatedUser, CreatedUserResponse, RoleResponse, RoleView, UserResponse, UserView,
 };
@@ -316,4 +316,105 @@ pub async fn delete_user(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError>
     Err(ApiError::Conflict(
         "The user was changed concurrently; read it again and retry.",
     ))
+}
+
+/// The password step's answer to a wrong username or password (§2.16).
+const BAD_CREDENTIALS: ApiError =
+    ApiError::Unauthorized("Unable to authenticate user with credentials provided.");
+/// Longest current password ever checked against a hash (the policy caps passwords at 256
+/// bytes; longer ones cannot match).
+const MAX_PASSWORD: usize = 1024;
+
+/// `POST /v2.0/users/RAX-AUTH/change-pwd` (change-password, §9.2): no token; the username and
+/// its current password prove the caller.
+///
+/// The body is checked first (a request that cannot succeed costs no guessing attempt); then
+/// one attempt is reserved against the username's guessing throttle, the same counter as the
+/// password login (§8.3), before the current password is looked at. A right password clears
+/// the count. A disabled user gets `403 userDisabled`, a user with MFA enabled `403` (the
+/// current password alone must not replace it). The change revokes every token of the user
+/// and ends its open MFA sessions, in the same write, as update-user does.
+///
+/// # Errors
+/// 400, 401, 403, 409, 413, 415, 503.
+pub async fn change_password(app: &'static App, ctx: Ctx) -> Result<Reply, ApiError> {
+    const NO_CREDS: &str =
+        "Request body must contain a 'RAX-AUTH:changePasswordCredentials' object.";
+    let creds = ctx
+        .body::<ChangePasswordRequest>()?
+        .credentials
+        .required(NO_CREDS, NO_CREDS)?;
+    let username = creds
+        .username
+        .required("username is required.", "username must be a string.")?;
+    let current = creds
+        .password
+        .required("password is required.", "password must be a string.")?;
+    let new = creds
+        .new_password
+        .required("newPassword is required.", "newPassword must be a string.")?;
+    let new = Password::parse(&new)?;
+    if new.expose() == current {
+        return Err(ApiError::BadRequest(
+            "The new password must differ from the current password.",
+        ));
+    }
+    let Ok(username) = Username::parse(&username) else {
+        crypto::dummy_password_check(&current);
+        return Err(BAD_CREDENTIALS);
+    };
+    let key = username.key();
+    let Some((user_id, _)) = throttle::reserve(app, &key, Credential::Password).await? else {
+        crypto::dummy_password_check(&current);
+        audit::Event::new("user.password", "failure")
+            .factor("PASSWORD")
+            .emit(&ctx);
+        return Err(BAD_CREDENTIALS);
+    };
+    let user = app.store.get_user(&user_id).await?.ok_or(BAD_CREDENTIALS)?;
+    let verified = if current.len() > MAX_PASSWORD {
+        crypto::dummy_password_check(&current);
+        false
+    } else {
+        crypto::verify_password(&current, &user.password_hash)
+    };
+    if !verified {
+        audit::Event::new("user.password", "failure")
+            .by(&user.id, &user.id, user.domain_id.as_deref())
+            .factor("PASSWORD")
+            .emit(&ctx);
+        return Err(BAD_CREDENTIALS);
+    }
+    // The password was right: the guessing count goes, whatever the answer.
+    app.store
+        .clear_password_attempts(&key, Credential::Password)
+        .await?;
+    if !user.enabled {
+        audit::outcome(&ctx, "user.password", "refused", &user, &user);
+        return Err(ApiError::UserDisabled);
+    }
+    if user.mfa_enabled {
+        audit::outcome(&ctx, "user.password", "refused", &user, &user);
+        return Err(ApiError::Forbidden(
+            "Multi-factor authentication is enabled for this user: change the password with update-user and a multi-factor token.",
+        ));
+    }
+    let change = UserChange {
+        username: None,
+        email: None,
+        enabled: None,
+        password_hash: Some(crypto::hash_password(new.expose())?),
+        revoke_all_at: Some(app.now_ms()),
+    };
+    match app.store.change_user(&user, &change).await? {
+        Ok(()) => {}
+        Err(UpdateRefusal::Duplicate | UpdateRefusal::Changed) => {
+            return Err(ApiError::Conflict(
+                "The user was changed concurrently; retry.",
+            ));
+        }
+    }
+    tracing::info!(user_id = %user.id, "password changed");
+    audit::acted(&ctx, "user.password", &user, &user);
+    Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

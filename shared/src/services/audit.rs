@@ -51,8 +51,13 @@ impl<'a> Event<'a> {
         self
     }
 
-    /// Writes the event.
+    /// Writes the event, with the request's id and source address.
     pub fn emit(self, ctx: &Ctx) {
+        self.emit_as(&ctx.request_id, &ctx.source_ip);
+    }
+
+    /// Writes the event outside an API request (the operator CLI: its own run id, no address).
+    pub fn emit_as(self, request_id: &str, source_ip: &str) {
         tracing::info!(
             target: "audit",
             action = self.action,
@@ -61,8 +66,8 @@ impl<'a> Event<'a> {
             target_id = self.target.unwrap_or(""),
             domain_id = self.domain.unwrap_or(""),
             factor = self.factor.unwrap_or(""),
-            request_id = ctx.request_id.as_str(),
-            source_ip = ctx.source_ip.as_str(),
+            request_id,
+            source_ip,
             "audit"
         );
     }

@@ -405,7 +405,7 @@ impl Store {
         let (codes, older): (Vec<_>, Vec<_>) =
             bundle.bypass.iter().partition(|c| c.set_id == current);
         let mut rest: Vec<String> = codes.iter().map(|c| c.sk.clone()).collect();
-        rest.extend(bundle.sessions.iter().map(|se| item::session_sk(&se.hash)));
+        rest.extend(bundle.sessions.iter().map(item::session_item_sk));
         rest.extend(older.iter().map(|c| c.sk.clone()));
         let room = MAX_TX.saturating_sub(writes.len()).min(rest.len());
         let later = rest.split_off(room);

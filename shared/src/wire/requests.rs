@@ -22,6 +22,7 @@ redacted_debug!(
     PasscodeCredentials,
     NewUser,
     UserUpdate,
+    ChangePasswordCredentials,
     VerificationCode
 );
 
@@ -142,6 +143,28 @@ pub struct UserUpdate {
     /// New password.
     #[serde(default, rename = "OS-KSADM:password")]
     pub password: Field<String>,
+}
+
+/// `POST /v2.0/users/RAX-AUTH/change-pwd` (change-password).
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordRequest {
+    /// `RAX-AUTH:changePasswordCredentials`.
+    #[serde(default, rename = "RAX-AUTH:changePasswordCredentials")]
+    pub credentials: Field<ChangePasswordCredentials>,
+}
+
+/// The username, its current password and the new one.
+#[derive(Deserialize)]
+pub struct ChangePasswordCredentials {
+    /// Username.
+    #[serde(default)]
+    pub username: Field<String>,
+    /// Current password.
+    #[serde(default)]
+    pub password: Field<String>,
+    /// New password.
+    #[serde(default, rename = "newPassword")]
+    pub new_password: Field<String>,
 }
 
 /// `POST {MF}/mobile-phones`.
