@@ -77,15 +77,17 @@ def main():
     mf = f"/v2.0/users/{uid}/RAX-AUTH/multi-factor"
     # Five devices: each takes one code per 30 s step, so five MFA sign-ins per step.
     secrets = []
+    verified_at = []  # (step, device): the verification spent that step's code
     for n in range(5):
         dev = api.call("POST", mf + "/otp-devices", {"RAX-AUTH:otpDevice": {"name": f"bench{n}"}}, tok).json()["RAX-AUTH:otpDevice"]
         secret = dev["keyUri"].split("secret=")[1].split("&")[0]
         api.call("POST", f"{mf}/otp-devices/{dev['id']}/verify", {"RAX-AUTH:verificationCode": {"code": totp(secret)}}, tok).raise_for_status()
         secrets.append(secret)
+        verified_at.append((int(time.time() // 30), n))
     api.call("PUT", mf, {"RAX-AUTH:multiFactor": {"enabled": True}}, tok).raise_for_status()
 
     load, sign_in, mfa_ms = [], [], []
-    used = set()  # (step, device) pairs already spent
+    used = set(verified_at)  # (step, device) pairs already spent
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         for _ in range(a.runs):
