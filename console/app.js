@@ -1,7 +1,7 @@
 // The control panel (contract §9.1): one page, no framework, no third-party origin.
 // It talks only to the public API of this service, on the same origin, with X-Auth-Token.
-// The token lives in memory and in sessionStorage (this tab only): never localStorage,
-// never a cookie. Every element is built with the DOM API (no innerHTML), so the strict
+// The token lives in memory and in sessionStorage (this tab only), never in persistent
+// storage or a cookie. Every element is built with the DOM API (no innerHTML), so the strict
 // Content-Security-Policy needs no 'unsafe-*' source.
 
 'use strict';
