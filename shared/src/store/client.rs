@@ -358,26 +358,14 @@ impl Table {
 
     /// Every item of one partition (strongly consistent `Query`, all pages).
     pub(super) async fn partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", super::item::s(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", super::item::s(pk))
+            .consistent_read(true);
+        all_pages(query).await
     }
 
     /// Every item of one partition of a global secondary index (`Query`, all pages; index
@@ -388,27 +376,15 @@ impl Table {
         attr: &str,
         value: String,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", attr)
-                .expression_attribute_values(":k", super::item::s(value.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(index)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", attr)
+            .expression_attribute_values(":k", super::item::s(value));
+        all_pages(query).await
     }
 
     /// One page of a filtered `Scan` of the whole table (operator tooling only: no function
@@ -433,5 +409,26 @@ impl Table {
             .map_err(classify)?;
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
         Ok((out.items.unwrap_or_default(), next))
+    }
+}
+
+/// Runs `query` page after page and returns every item it finds.
+async fn all_pages(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(items),
+        }
     }
 }
