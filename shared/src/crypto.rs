@@ -140,6 +140,21 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     verify_phc(password, phc)
 }
 
+/// Longest password ever checked against a hash (the policy caps passwords at 256 bytes, so
+/// longer ones cannot match).
+pub const MAX_PASSWORD: usize = 1024;
+
+/// Checks a password a person typed against a stored hash. An over-long one cannot match and
+/// costs the same work as any other (a dummy check), so answer time tells nothing (§8.3).
+pub fn check_password(password: &str, phc: &str) -> bool {
+    if password.len() > MAX_PASSWORD {
+        dummy_password_check(password);
+        false
+    } else {
+        verify_password(password, phc)
+    }
+}
+
 /// Burns the time of one password check, so unknown usernames answer as slowly as known ones.
 pub fn dummy_password_check(password: &str) {
     static DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2X2wYbOcqqNxGxGmq0O0pO8ZdG6yJ2hS3vO6gKrD3b4";
@@ -190,6 +205,10 @@ mod tests {
         assert!(!h.contains("Secret123"));
         assert!(verify_password("Secret123", &h));
         assert!(!verify_password("Secret124", &h));
+        assert!(check_password("Secret123", &h));
+        assert!(!check_password("Secret124", &h));
+        let long = format!("Secret123{}", "x".repeat(MAX_PASSWORD));
+        assert!(!check_password(&long, &h));
     }
 
     #[test]
